@@ -1,0 +1,190 @@
+"""The `mi-glossary` command line. Heavy libraries are imported inside commands, never at import.
+
+Exit codes: 0 ok, 2 usage, 3 data (corpus/index), 4 model/back end, 5 network.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from assistant.errors import GlossaryError
+
+app = typer.Typer(help="Cited answers about mechanistic interpretability from our glossary.", no_args_is_help=True,
+                  pretty_exceptions_enable=False, add_completion=False)
+corpus_app = typer.Typer(help="Check the glossary files.", no_args_is_help=True)
+index_app = typer.Typer(help="Build and inspect the search index.", no_args_is_help=True)
+model_app = typer.Typer(help="Prepare the local language model.", no_args_is_help=True)
+app.add_typer(corpus_app, name="corpus")
+app.add_typer(index_app, name="index")
+app.add_typer(model_app, name="model")
+
+_STATE: dict[str, Any] = {"debug": False}
+_TERM_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
+
+CorpusOpt = Annotated[Path | None, typer.Option("--corpus", help="Corpus folder (default: ./corpus).")]
+IndexOpt = Annotated[Path | None, typer.Option("--index-dir", help="Index folder (default: ./index).")]
+
+
+def safe_terminal_text(text: str) -> str:
+    """Drop C0/C1, ESC and bidi controls before text reaches a terminal (keeps \\n and \\t)."""
+    return _TERM_CONTROLS.sub("", text)
+
+
+def _settings(corpus: Path | None = None, index_dir: Path | None = None, **llm: Any):
+    from assistant.settings import Settings
+
+    s = Settings()
+    paths = s.paths.model_copy(update={k: v for k, v in {"corpus_dir": corpus, "index_dir": index_dir}.items() if v})
+    s = s.model_copy(update={"paths": paths})
+    if llm:
+        s = s.model_copy(update={"llm": s.llm.model_copy(update=llm)})
+    return s
+
+
+def _console(stderr: bool = False):
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False, markup=False, emoji=False)
+
+
+def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
+    @wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except GlossaryError as exc:
+            if _STATE["debug"]:
+                raise
+            _console(stderr=True).print(f"error: {safe_terminal_text(str(exc))}")
+            raise typer.Exit(exc.exit_code) from None
+        except KeyboardInterrupt:
+            raise typer.Exit(130) from None
+
+    return wrapper
+
+
+@app.callback()
+def main_callback(debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False) -> None:
+    _STATE["debug"] = debug
+
+
+@corpus_app.command("check")
+@handle_errors
+def corpus_check(corpus: CorpusOpt = None) -> None:
+    """Validate every entry and source; print ALL problems as path:line: problem (fix)."""
+    from assistant.corpus import check_corpus
+
+    s = _settings(corpus)
+    found, problems = check_corpus(s.paths.corpus_dir)
+    out = _console()
+    for line in problems:  # one problem per line, never wrapped: editors and CI parse path:line
+        sys.stdout.write(safe_terminal_text(line) + "\n")
+    if problems:
+        _console(stderr=True).print(f"{len(problems)} problem(s) found")
+        raise typer.Exit(3)
+    assert found is not None
+    out.print(f"ok: {len(found.entries)} entries, {len(found.sources)} sources, {len(found.sections)} sections")
+
+
+def _bar(description: str):
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    return Progress(TextColumn(description), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                    console=_console(stderr=True), transient=False)
+
+
+@index_app.command("build")
+@handle_errors
+def index_build(corpus: CorpusOpt = None, index_dir: IndexOpt = None) -> None:
+    """Chunk, embed and index the corpus into a new build, then make it current."""
+    import time
+
+    from assistant.corpus import load_corpus
+    from assistant.embedding import make_embedder
+    from assistant.embedding.local import WordPieceCounter
+    from assistant.indexing.store import build_index
+
+    s = _settings(corpus, index_dir)
+    started = time.perf_counter()
+    loaded = load_corpus(s.paths.corpus_dir)
+    err = _console(stderr=True)
+    err.print(f"corpus: {len(loaded.entries)} entries, {len(loaded.sources)} sources; loading the embedder")
+    embedder = make_embedder(s.embedder)
+    counter = WordPieceCounter(s.embedder.model_path)
+    with _bar("embedding chunks") as bar:
+        task = bar.add_task("embed", total=None)
+        path = build_index(loaded, embedder, counter, s.index_path, max_tokens=s.chunking.max_tokens,
+                           batch_size=s.embedder.batch_size,
+                           progress=lambda done, total: bar.update(task, completed=done, total=total))
+    from assistant.indexing.store import verify_build
+
+    manifest = verify_build(path)
+    _console().print(f"built {path} ({manifest.n_chunks} chunks, {manifest.n_entries} entries) "
+                     f"in {time.perf_counter() - started:.1f} s; CURRENT -> {path.name}")
+
+
+@index_app.command("info")
+@handle_errors
+def index_info(index_dir: IndexOpt = None) -> None:
+    """Show the current build's manifest (verified)."""
+    from assistant.indexing.store import current_build, verify_build
+
+    s = _settings(index_dir=index_dir)
+    manifest = verify_build(current_build(s.index_path))
+    _console().print(manifest.model_dump_json(indent=1, exclude={"corpus_files", "files", "sizes"}))
+
+
+@app.command()
+@handle_errors
+def search(
+    query: Annotated[str, typer.Argument(help="What to look up.")],
+    k: Annotated[int, typer.Option("-k", "--k", min=1, max=50, help="Entries to return.")] = 5,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the JSON contract.")] = False,
+    mode: Annotated[str, typer.Option(help="hybrid | dense | bm25")] = "hybrid",
+    corpus: CorpusOpt = None,
+    index_dir: IndexOpt = None,
+) -> None:
+    """Search the glossary: ranked entries with their best passage."""
+    from assistant.errors import UsageError
+    from assistant.factory import open_retriever
+
+    if mode not in ("hybrid", "dense", "bm25"):
+        raise UsageError(f"unknown mode '{mode}'", "use hybrid, dense or bm25")
+    s = _settings(corpus, index_dir)
+    result = open_retriever(s).search(query, k, mode=mode)  # type: ignore[arg-type]
+    if as_json:
+        keys = ("rank", "entry_id", "term", "aliases", "section", "score", "chunk_id", "text", "url")
+        payload = {"query": result.query, "hits": [{key: getattr(h, key) for key in keys} for h in result.hits]}
+        for hit in payload["hits"]:
+            hit["aliases"] = list(hit["aliases"])
+        sys.stdout.write(json.dumps(payload, ensure_ascii=False) + "\n")
+        return
+    from rich.table import Table
+
+    table = Table(title=f"{len(result.hits)} entries for: {safe_terminal_text(result.query)}")
+    for col in ("#", "entry", "section", "score", "passage"):
+        table.add_column(col)
+    for h in result.hits:
+        passage = safe_terminal_text(h.text.replace("\n", " "))
+        table.add_row(str(h.rank), safe_terminal_text(h.term) + (" *" if h.matched_term else ""), h.section,
+                      f"{h.score:.4f}", passage[:160] + ("..." if len(passage) > 160 else ""))
+    _console().print(table)
+
+
+def main() -> None:
+    try:
+        app()
+    except SystemExit as exc:  # click's usage errors already exit with 2
+        raise exc
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,86 @@
+"""Typed errors. Every expected failure carries the problem, and a fix the user can act on.
+
+The CLI maps `exit_code` to the process exit status; the UI shows `str(error)`; the library
+never exits or prints.
+"""
+
+from __future__ import annotations
+
+
+class GlossaryError(Exception):
+    """Base of every expected failure: `problem` says what is wrong, `fix` what to do."""
+
+    exit_code = 1
+
+    def __init__(self, problem: str, fix: str = "", *, cause: str = "") -> None:
+        self.problem = problem
+        self.fix = fix
+        self.cause = cause
+        super().__init__(self.__str__())
+
+    def __str__(self) -> str:
+        text = self.problem
+        if self.cause:
+            text += f" ({self.cause})"
+        if self.fix:
+            text += f"; {self.fix}"
+        return text
+
+
+class UsageError(GlossaryError):
+    """Bad arguments or a bad query (empty, too long)."""
+
+    exit_code = 2
+
+
+class DataError(GlossaryError):
+    """Corpus, index or eval-set problems."""
+
+    exit_code = 3
+
+
+class CorpusError(DataError):
+    """The corpus has problems; `problems` lists every one as `path:line: problem (fix)`."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__(
+            f"{len(problems)} corpus problem(s):\n" + "\n".join(problems),
+            "fix them and run `mi-glossary corpus check` again",
+        )
+
+
+class IndexNotFound(DataError):
+    """No index has been built yet."""
+
+
+class IndexCorrupt(DataError):
+    """A file of the index does not match its recorded checksum, or cannot be parsed."""
+
+
+class IndexIncompatible(DataError):
+    """The index was built by another embedder, schema or settings."""
+
+
+class IndexStale(DataError):
+    """The corpus changed since the index was built."""
+
+
+class IndexLocked(DataError):
+    """Another build holds the index lock."""
+
+
+class BackendUnavailable(GlossaryError):
+    """A model or back end cannot be loaded or reached."""
+
+    exit_code = 4
+
+
+class ModelIntegrityError(BackendUnavailable):
+    """Model weights on disk do not match the pinned size or sha256."""
+
+
+class NetworkError(GlossaryError):
+    """A remote back end could not be reached."""
+
+    exit_code = 5

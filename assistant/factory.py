@@ -1,0 +1,30 @@
+"""Composition root: builds the embedder, index, retriever (and later the assistant) from Settings.
+
+The only place that decides which implementation backs each protocol.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from assistant.settings import Settings
+
+if TYPE_CHECKING:
+    from assistant.embedding import Embedder
+    from assistant.retrieval.retriever import HybridRetriever
+
+
+def open_retriever(settings: Settings, *, embedder: Embedder | None = None, check_stale: bool = True) -> HybridRetriever:
+    """Load the current index (verified) and wrap it in a retriever.
+
+    Raises:
+        IndexNotFound, IndexCorrupt, IndexIncompatible, IndexStale, BackendUnavailable.
+    """
+    from assistant.embedding import make_embedder
+    from assistant.indexing.store import load_index
+    from assistant.retrieval.retriever import HybridRetriever
+
+    embedder = embedder or make_embedder(settings.embedder)
+    corpus_root = settings.paths.corpus_dir if check_stale and settings.paths.corpus_dir.is_dir() else None
+    index = load_index(settings.index_path, expected_embedder=embedder.model_id, corpus_root=corpus_root)
+    return HybridRetriever(index, embedder, settings.retrieval)

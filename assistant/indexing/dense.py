@@ -1,0 +1,53 @@
+"""FAISS exact inner-product index over unit vectors (the only module that imports faiss).
+
+FAISS checks the query dimension with a bare assert (gone under `python -O`) and returns -1 ids
+when k exceeds the index size; both are handled here before and after the call.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from assistant.errors import IndexIncompatible
+
+
+def _faiss():
+    import faiss
+
+    faiss.omp_set_num_threads(1)
+    return faiss
+
+
+def write_dense(vectors: np.ndarray, path: Path) -> None:
+    faiss = _faiss()
+    index = faiss.IndexFlatIP(vectors.shape[1])
+    index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+    faiss.write_index(index, str(path))
+
+
+class DenseIndex:
+    """Loaded FAISS index; `search` returns (rows, scores) with -1 rows dropped."""
+
+    def __init__(self, path: Path, dim: int) -> None:
+        faiss = _faiss()
+        self._index = faiss.read_index(str(path))
+        if self._index.d != dim:
+            raise IndexIncompatible(
+                f"dense index has dimension {self._index.d}, manifest says {dim}",
+                "rebuild: `mi-glossary index build`",
+            )
+        self.dim = dim
+        self.ntotal = int(self._index.ntotal)
+
+    def search(self, query: np.ndarray, k: int) -> tuple[list[int], list[float]]:
+        q = np.ascontiguousarray(query, dtype=np.float32).reshape(1, -1)
+        if q.shape[1] != self.dim:
+            raise IndexIncompatible(
+                f"query vector has dimension {q.shape[1]}, index has {self.dim}",
+                "use the embedder the index was built with, or rebuild the index",
+            )
+        scores, ids = self._index.search(q, min(k, self.ntotal))
+        pairs = [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0 and np.isfinite(s)]
+        return [i for i, _ in pairs], [s for _, s in pairs]

@@ -1,0 +1,334 @@
+"""Build generations of the index and load the current one, crash-safely.
+
+Layout: `index/<name>/CURRENT` names `build-<utc>-<fingerprint>/`, which holds manifest.json,
+entries.jsonl, sources.jsonl, chunks.jsonl, dense.faiss and sparse/. A build writes into a
+hidden staging folder, fsyncs, verifies by loading it back, renames it into place and only then
+swaps CURRENT with os.replace; the previous build stays. Loading verifies sizes and sha256 of
+every file listed in the manifest before any parser runs. The index is self-contained (entries
+and sources are stored with it) so serving never reparses the corpus.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+from pydantic import ValidationError
+
+from assistant import __version__
+from assistant.chunking import chunk_entry, chunk_source, embed_text
+from assistant.corpus.loader import Corpus
+from assistant.embedding import Embedder
+from assistant.errors import (
+    DataError,
+    IndexCorrupt,
+    IndexIncompatible,
+    IndexLocked,
+    IndexNotFound,
+    IndexStale,
+)
+from assistant.indexing.dense import DenseIndex, write_dense
+from assistant.indexing.manifest import SCHEMA_VERSION, ChunkingInfo, IndexManifest, sha256_file
+from assistant.indexing.sparse import SparseIndex, write_sparse
+from assistant.types import Chunk, Entry, Source
+
+Progress = Callable[[int, int], None]
+BUILD_CMD = "run `mi-glossary index build`"
+KEEP_BUILDS = 2
+_FORBIDDEN_SUFFIXES = (".pkl", ".pickle", ".npz", ".joblib")
+
+
+@dataclass
+class LoadedIndex:
+    path: Path
+    manifest: IndexManifest
+    entries: dict[str, Entry]
+    sources: dict[str, Source]
+    chunks: list[Chunk]
+    dense: DenseIndex
+    sparse: SparseIndex
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _write_jsonl(path: Path, rows: list) -> None:
+    with path.open("w", encoding="utf-8") as fh:
+        for row in rows:
+            fh.write(row.model_dump_json() + "\n")
+
+
+def _fsync_tree(folder: Path) -> None:
+    for path in sorted(folder.rglob("*")):
+        if path.is_file():
+            with path.open("rb+") as fh:
+                os.fsync(fh.fileno())
+    _fsync_dir(folder)
+
+
+@contextlib.contextmanager
+def _lock(index_path: Path) -> Iterator[None]:
+    lock = index_path / "LOCK"
+    for _ in range(2):
+        try:
+            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            break
+        except FileExistsError:
+            try:
+                pid = int(lock.read_text().strip() or 0)
+            except (OSError, ValueError):
+                pid = 0
+            if pid and _alive(pid):
+                raise IndexLocked(f"another build holds {lock} (pid {pid})", "wait for it to finish") from None
+            lock.unlink(missing_ok=True)  # stale lock from a killed build
+    else:  # pragma: no cover
+        raise IndexLocked(f"cannot take {lock}", f"remove {lock} if no build is running")
+    try:
+        os.write(fd, str(os.getpid()).encode())
+        os.close(fd)
+        yield
+    finally:
+        lock.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def build_index(
+    corpus: Corpus,
+    embedder: Embedder,
+    count_tokens: Callable[[str], int],
+    index_path: Path,
+    *,
+    max_tokens: int = 200,
+    progress: Progress | None = None,
+    batch_size: int = 32,
+) -> Path:
+    """Chunk, embed and index the corpus into a new generation; return its folder.
+
+    Raises:
+        IndexLocked: another build is running.
+        DataError: a chunk does not fit, or embeddings are not finite/unit-norm.
+        OSError: disk full etc.; the staging folder is removed and CURRENT is untouched.
+    """
+    index_path = Path(index_path)
+    index_path.mkdir(parents=True, exist_ok=True)
+    with _lock(index_path):
+        for orphan in index_path.glob(".staging-*"):
+            shutil.rmtree(orphan, ignore_errors=True)
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+        name = f"build-{stamp}-{corpus.fingerprint[:12]}"
+        staging = index_path / f".staging-{name}-{os.getpid()}"
+        staging.mkdir()
+        try:
+            _build_into(staging, corpus, embedder, count_tokens, max_tokens, progress, batch_size)
+            load_build(staging, expected_embedder=embedder.model_id)  # verify before it counts
+            final = index_path / name
+            if final.exists():
+                final = index_path / f"{name}-{os.getpid()}"
+            os.replace(staging, final)
+            _fsync_dir(index_path)
+            tmp = index_path / f".CURRENT.{os.getpid()}.tmp"
+            with tmp.open("w") as fh:
+                fh.write(final.name + "\n")
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, index_path / "CURRENT")
+            _fsync_dir(index_path)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        _prune(index_path, keep=final.name)
+        return final
+
+
+def _prune(index_path: Path, keep: str) -> None:
+    builds = sorted((p for p in index_path.glob("build-*") if p.is_dir()), key=lambda p: p.stat().st_mtime)
+    old = [p for p in builds if p.name != keep][: -(KEEP_BUILDS - 1) or None]
+    for path in old:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def _build_into(staging, corpus, embedder, count_tokens, max_tokens, progress, batch_size) -> None:
+    chunks: list[Chunk] = []
+    try:
+        for entry in sorted(corpus.entries.values(), key=lambda e: e.id):
+            chunks += chunk_entry(entry, max_tokens, count_tokens)
+        for source in sorted(corpus.sources.values(), key=lambda s: s.id):
+            linked = corpus.linked_by(source.id)
+            if linked:
+                chunks += chunk_source(source, linked, max_tokens, count_tokens)
+    except ValueError as exc:
+        raise DataError(f"chunking failed: {exc}", "shorten that paragraph") from exc
+    texts = [embed_text(c) for c in chunks]
+    vectors = np.zeros((len(texts), embedder.dim), dtype=np.float32)
+    for start in range(0, len(texts), batch_size):
+        batch = embedder.embed(texts[start : start + batch_size])
+        vectors[start : start + len(batch)] = batch
+        if progress:
+            progress(min(start + batch_size, len(texts)), len(texts))
+    norms = np.linalg.norm(vectors, axis=1)
+    bad = np.flatnonzero(~np.isfinite(norms) | (np.abs(norms - 1) > 1e-3))
+    if bad.size:
+        raise DataError(f"embedding of chunk {chunks[int(bad[0])].chunk_id} is not a finite unit vector", "check the embedder")
+    _write_jsonl(staging / "entries.jsonl", sorted(corpus.entries.values(), key=lambda e: e.id))
+    _write_jsonl(staging / "sources.jsonl", sorted(corpus.sources.values(), key=lambda s: s.id))
+    _write_jsonl(staging / "chunks.jsonl", chunks)
+    write_dense(vectors, staging / "dense.faiss")
+    (staging / "sparse").mkdir()
+    write_sparse([f"{c.term} {c.heading} {c.text}" for c in chunks], staging / "sparse")
+    files = {str(p.relative_to(staging)): p for p in sorted(staging.rglob("*")) if p.is_file()}
+    libs = {}
+    for lib in ("faiss-cpu", "bm25s", "sentence-transformers", "numpy", "torch"):
+        with contextlib.suppress(metadata.PackageNotFoundError):
+            libs[lib] = metadata.version(lib)
+    manifest = IndexManifest(
+        schema_version=SCHEMA_VERSION,
+        created_utc=datetime.now(UTC).isoformat(timespec="seconds"),
+        package_version=__version__,
+        library_versions=libs,
+        embedder_id=embedder.model_id,
+        dim=embedder.dim,
+        chunking=ChunkingInfo(max_tokens=max_tokens, tokenizer=embedder.model_id),
+        corpus_fingerprint=corpus.fingerprint,
+        corpus_files=dict(corpus.file_hashes),
+        n_chunks=len(chunks),
+        n_entries=len(corpus.entries),
+        files={rel: sha256_file(p) for rel, p in files.items()},
+        sizes={rel: p.stat().st_size for rel, p in files.items()},
+    )
+    (staging / "manifest.json").write_text(manifest.model_dump_json(indent=1))
+    _fsync_tree(staging)
+
+
+def current_build(index_path: Path) -> Path:
+    index_path = Path(index_path)
+    pointer = index_path / "CURRENT"
+    if not pointer.is_file():
+        raise IndexNotFound(f"no index at {index_path}", BUILD_CMD)
+    name = pointer.read_text().strip()
+    build = index_path / name
+    if not name.startswith("build-") or "/" in name or not build.is_dir():
+        raise IndexCorrupt(f"{pointer} names '{name}', which is not a build folder", BUILD_CMD)
+    return build
+
+
+def _read_jsonl(path: Path, model: type) -> list:
+    rows = []
+    with path.open(encoding="utf-8") as fh:
+        for n, line in enumerate(fh, 1):
+            try:
+                rows.append(model.model_validate_json(line))
+            except ValidationError as exc:
+                raise IndexCorrupt(f"{path.name} line {n} is invalid: {exc.errors()[0]['msg']}", BUILD_CMD) from None
+    return rows
+
+
+def verify_build(build: Path) -> IndexManifest:
+    """Parse the manifest and check every listed file's size and sha256; parse nothing else."""
+    mpath = build / "manifest.json"
+    if not mpath.is_file():
+        raise IndexCorrupt(f"{mpath} is missing", BUILD_CMD)
+    try:
+        raw = json.loads(mpath.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise IndexCorrupt(f"{mpath} is not valid JSON ({exc})", BUILD_CMD) from None
+    if isinstance(raw, dict) and raw.get("schema_version") != SCHEMA_VERSION:
+        raise IndexIncompatible(
+            f"index schema_version {raw.get('schema_version')!r}; this version reads {SCHEMA_VERSION}", BUILD_CMD
+        )
+    try:
+        manifest = IndexManifest.model_validate(raw)
+    except ValidationError as exc:
+        field = ".".join(str(x) for x in exc.errors()[0]["loc"])
+        raise IndexCorrupt(f"{mpath} is invalid at '{field}': {exc.errors()[0]['msg']}", BUILD_CMD) from None
+    for path in build.rglob("*"):
+        if path.suffix in _FORBIDDEN_SUFFIXES:
+            raise IndexCorrupt(f"{path} is a pickle-style file; pickles are never loaded", BUILD_CMD)
+    for rel, digest in manifest.files.items():
+        path = build / rel
+        if not path.is_file():
+            raise IndexCorrupt(f"{path} is missing", BUILD_CMD)
+        size = path.stat().st_size
+        if size != manifest.sizes.get(rel):
+            raise IndexCorrupt(f"{path} has {size} bytes, expected {manifest.sizes.get(rel)}", BUILD_CMD)
+        if sha256_file(path) != digest:
+            raise IndexCorrupt(f"{path} does not match its sha256 in the manifest", BUILD_CMD)
+    return manifest
+
+
+def load_build(build: Path, *, expected_embedder: str | None = None) -> LoadedIndex:
+    manifest = verify_build(build)
+    if expected_embedder and manifest.embedder_id != expected_embedder:
+        raise IndexIncompatible(
+            f"index built with {manifest.embedder_id}, running {expected_embedder}", BUILD_CMD
+        )
+    entries = {e.id: e for e in _read_jsonl(build / "entries.jsonl", Entry)}
+    sources = {s.id: s for s in _read_jsonl(build / "sources.jsonl", Source)}
+    chunks = _read_jsonl(build / "chunks.jsonl", Chunk)
+    ids = [c.chunk_id for c in chunks]
+    if len(set(ids)) != len(ids):
+        raise IndexCorrupt("chunks.jsonl has duplicate chunk ids", BUILD_CMD)
+    dense = DenseIndex(build / "dense.faiss", manifest.dim)
+    sparse = SparseIndex(build / "sparse")
+    if not (len(chunks) == manifest.n_chunks == dense.ntotal == sparse.ntotal):
+        raise IndexCorrupt(
+            f"chunk counts disagree: chunks.jsonl {len(chunks)}, manifest {manifest.n_chunks}, "
+            f"dense {dense.ntotal}, sparse {sparse.ntotal}",
+            BUILD_CMD,
+        )
+    return LoadedIndex(build, manifest, entries, sources, chunks, dense, sparse)
+
+
+def corpus_changes(manifest: IndexManifest, corpus_root: Path) -> list[str]:
+    """Corpus files added, removed or edited since the build (cheap: hashes only, no parsing)."""
+    import hashlib
+
+    root = Path(corpus_root)
+    now: dict[str, str] = {}
+    for path in [*root.glob("entries/**/*.md"), *root.glob("sources/*.md"), root / "about.md"]:
+        if path.is_file():
+            text = path.read_bytes().decode("utf-8", "replace").removeprefix("\ufeff").replace("\r\n", "\n")
+            now[str(path.relative_to(root))] = hashlib.sha256(text.encode()).hexdigest()
+    before = manifest.corpus_files
+    return sorted(k for k in set(now) | set(before) if now.get(k) != before.get(k))
+
+
+def load_index(
+    index_path: Path, *, expected_embedder: str | None = None, corpus_root: Path | None = None
+) -> LoadedIndex:
+    """Load the current build, verified. With `corpus_root`, refuse a stale index.
+
+    Raises:
+        IndexNotFound, IndexCorrupt, IndexIncompatible, IndexStale.
+    """
+    loaded = load_build(current_build(index_path), expected_embedder=expected_embedder)
+    if corpus_root is not None:
+        changed = corpus_changes(loaded.manifest, corpus_root)
+        if changed:
+            raise IndexStale(
+                f"index is stale: {len(changed)} corpus file(s) changed since it was built "
+                f"(e.g. {', '.join(changed[:3])})",
+                BUILD_CMD,
+            )
+    return loaded

@@ -1,0 +1,1 @@
+"""Adapters for other frameworks (each framework touched in exactly one module)."""

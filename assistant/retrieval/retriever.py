@@ -1,0 +1,120 @@
+"""The hybrid retriever: resolve terms, search dense and BM25, fuse, group chunks by entry.
+
+Source-summary chunks speak for every entry that links the source; they count at half weight
+so a paper linked by ten entries cannot crowd out the entries' own text.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Literal
+
+from assistant.embedding import Embedder
+from assistant.indexing.store import LoadedIndex
+from assistant.retrieval.fusion import rrf
+from assistant.retrieval.resolver import TermMatch, TermResolver
+from assistant.settings import RetrievalSettings
+from assistant.textnorm import normalize_query
+from assistant.types import Chunk, Hit
+
+Mode = Literal["hybrid", "dense", "bm25"]
+SOURCE_WEIGHT = 0.5
+PIN_BONUS = 1.0
+
+
+@dataclass
+class SearchResult:
+    query: str
+    hits: list[Hit]
+    matches: list[TermMatch]
+    best_dense: float  # best cosine of any chunk: the coverage signal
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+class HybridRetriever:
+    def __init__(self, index: LoadedIndex, embedder: Embedder, settings: RetrievalSettings | None = None) -> None:
+        self.index = index
+        self.embedder = embedder
+        self.settings = settings or RetrievalSettings()
+        self.resolver = TermResolver(index.entries)
+        self._urls = {eid: self._first_url(eid) for eid in index.entries}
+        self._lead: dict[str, Chunk] = {}
+        for chunk in index.chunks:
+            if chunk.kind == "entry":
+                self._lead.setdefault(chunk.doc_id, chunk)
+
+    def _first_url(self, entry_id: str) -> str:
+        for sid in self.index.entries[entry_id].sources:
+            if sid in self.index.sources:
+                return self.index.sources[sid].url
+        return ""
+
+    def url(self, entry_id: str) -> str:
+        return self._urls.get(entry_id, "")
+
+    def search(self, query: str, k: int | None = None, *, mode: Mode = "hybrid", pin_terms: bool = True) -> SearchResult:
+        """Rank entries for `query`.
+
+        Raises:
+            UsageError: the query is empty or too long.
+        """
+        s = self.settings
+        k = k or s.k
+        query = normalize_query(query, max_chars=s.max_query_chars)
+        t0 = time.perf_counter()
+        matches = self.resolver.resolve(query, fuzzy_cutoff=s.fuzzy_cutoff) if pin_terms else []
+        t1 = time.perf_counter()
+        # The dense search runs in every mode: its best cosine is the coverage signal.
+        vec = self.embedder.embed([query])[0]
+        dense_rows, dense_scores = self.index.dense.search(vec, s.candidates)
+        cosine = dict(zip(dense_rows, dense_scores, strict=True))
+        t2 = time.perf_counter()
+        sparse_rows = self.index.sparse.search(query, s.candidates)[0] if mode in ("hybrid", "bm25") else []
+        t3 = time.perf_counter()
+        rankings = []
+        if mode in ("hybrid", "dense"):
+            rankings.append((dense_rows, s.dense_weight))
+        if mode in ("hybrid", "bm25"):
+            rankings.append((sparse_rows, s.sparse_weight))
+        fused = rrf(rankings, k=s.rrf_k)
+        hits = self._group(fused, cosine, matches, k)
+        t4 = time.perf_counter()
+        best = max(dense_scores, default=0.0)
+        timings = {"resolve_ms": (t1 - t0) * 1e3, "dense_ms": (t2 - t1) * 1e3,
+                   "bm25_ms": (t3 - t2) * 1e3, "fuse_ms": (t4 - t3) * 1e3}
+        return SearchResult(query, hits, matches, best, timings)
+
+    def _group(self, fused: dict[int, float], cosine: dict[int, float], matches: list[TermMatch], k: int) -> list[Hit]:
+        chunks = self.index.chunks
+        score: dict[str, float] = {}
+        best_chunk: dict[str, tuple[float, Chunk]] = {}
+        dense_best: dict[str, float] = {}
+        for row, value in fused.items():
+            chunk = chunks[row]
+            weight = 1.0 if chunk.kind == "entry" else SOURCE_WEIGHT
+            for eid in chunk.entry_ids:
+                if eid not in self.index.entries:
+                    continue
+                v = value * weight
+                # max plus a little of the rest: an entry matched by several chunks edges ahead
+                prev = score.get(eid)
+                score[eid] = v if prev is None else max(prev, v) + 0.1 * min(prev, v)
+                if chunk.kind == "entry" and (eid not in best_chunk or v > best_chunk[eid][0]):
+                    best_chunk[eid] = (v, chunk)
+        for row, cos in cosine.items():
+            for eid in chunks[row].entry_ids:
+                dense_best[eid] = max(dense_best.get(eid, -1.0), cos)
+        pinned = [m.entry_id for m in matches if m.entry_id in self.index.entries]
+        order = pinned + [e for e in sorted(score, key=lambda e: -score[e]) if e not in pinned]
+        hits = []
+        for rank, eid in enumerate(order[:k], 1):
+            entry = self.index.entries[eid]
+            chunk = best_chunk[eid][1] if eid in best_chunk else self._lead[eid]
+            bonus = PIN_BONUS if eid in pinned else 0.0
+            hits.append(Hit(
+                rank=rank, entry_id=eid, term=entry.term, aliases=entry.aliases, section=entry.section,
+                score=round(score.get(eid, 0.0) + bonus, 6), dense_score=round(dense_best.get(eid, 0.0), 6),
+                chunk_id=chunk.chunk_id, text=chunk.text, url=self.url(eid), matched_term=eid in pinned,
+            ))
+        return hits

