@@ -113,3 +113,28 @@ class Answer(_Value):
     truncated: bool = False
     timings: dict[str, float] = Field(default_factory=dict)
     models: dict[str, str] = Field(default_factory=dict)
+
+
+class InstantEvent(_Value):
+    """The matched entry's summary, shown at once (cited) while the model works."""
+
+    kind: Literal["instant"] = "instant"
+    text: str
+    citation: Citation
+
+
+class DeltaEvent(_Value):
+    """A piece of the model's raw answer text as it streams (not yet citation-checked)."""
+
+    kind: Literal["delta"] = "delta"
+    text: str
+
+
+class FinalEvent(_Value):
+    """The finished, citation-checked answer; replaces everything streamed before it."""
+
+    kind: Literal["final"] = "final"
+    answer: Answer
+
+
+AnswerEvent = InstantEvent | DeltaEvent | FinalEvent

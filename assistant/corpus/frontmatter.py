@@ -33,6 +33,16 @@ class _StrictLoader(yaml.SafeLoader):
         return super().compose_node(parent, index)  # type: ignore[arg-type]
 
 
+def _located(exc: yaml.MarkedYAMLError) -> FrontMatterError:
+    """One-line error at the most useful line: where an unclosed construct began, else the problem."""
+    mark = exc.problem_mark or exc.context_mark
+    if exc.context_mark and "<stream end>" in (exc.problem or ""):
+        mark = exc.context_mark
+    line = (mark.line + 2) if mark else 2
+    text = " ".join(x for x in (exc.context, exc.problem) if x)
+    return FrontMatterError(line, f"YAML error: {text or 'invalid YAML'}")
+
+
 @dataclass(frozen=True)
 class Parsed:
     data: dict[str, object]
@@ -72,9 +82,7 @@ def parse(text: str) -> Parsed:
         finally:
             loader.dispose()
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = (mark.line + 2) if mark else 2
-        raise FrontMatterError(line, f"YAML error: {exc.problem or exc.context}") from None
+        raise _located(exc) from None
     except yaml.YAMLError as exc:
         raise FrontMatterError(2, f"YAML error: {exc}") from None
     if node is None or not isinstance(node, MappingNode):
@@ -93,6 +101,8 @@ def parse(text: str) -> Parsed:
     try:
         constructor = _StrictLoader("")
         data = constructor.construct_document(node)
+    except yaml.MarkedYAMLError as exc:
+        raise _located(exc) from None
     except yaml.YAMLError as exc:
         raise FrontMatterError(2, f"YAML error: {exc}") from None
     return Parsed(data=data, key_lines=key_lines, body=body, body_line=body_line)

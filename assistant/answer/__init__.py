@@ -1,0 +1,1 @@
+"""Answer building: coverage gate, prompt assembly, guarded generation, citation attribution."""
