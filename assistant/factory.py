@@ -28,3 +28,19 @@ def open_retriever(settings: Settings, *, embedder: Embedder | None = None, chec
     corpus_root = settings.paths.corpus_dir if check_stale and settings.paths.corpus_dir.is_dir() else None
     index = load_index(settings.index_path, expected_embedder=embedder.model_id, corpus_root=corpus_root)
     return HybridRetriever(index, embedder, settings.retrieval)
+
+
+def open_assistant(settings: Settings, *, chat_model=None, embedder: Embedder | None = None, use_llm: bool = True,
+                   progress=None):
+    """Retriever + chat model (from settings unless given) wrapped in an Assistant.
+
+    `use_llm=False` gives retrieval-only answers (cited summaries), no model load.
+    """
+    from assistant.pipeline import Assistant
+
+    retriever = open_retriever(settings, embedder=embedder)
+    if chat_model is None and use_llm:
+        from assistant.llm import make_chat_model
+
+        chat_model = make_chat_model(settings, progress=progress)
+    return Assistant(retriever, chat_model, settings)

@@ -19,9 +19,9 @@ from assistant.types import Entry
 
 _FRAMING = re.compile(
     r"^(?:(?:so|ok|okay|and|but|hi|hey|please|pls)[, ]+)*"
-    r"(?:what(?:'s| is| are| does| do)?|who(?:'s| is| are)?|define|definition of|explain|describe|meaning of|"
-    r"tell me about|tell me what|can you explain|could you explain|give me|eli5|how do(?:es)?|why (?:is|are|do|does))?\s*"
-    r"(?:(?:you|me|us)\s+)?(?:by\s+)?(?:a|an|the)?\s*",
+    r"(?:what(?:'s|’s|s| is| are| does| do)?|who(?:'s| is| are)?|define|definition of|explain|describe|meaning of|"
+    r"tell me about|tell me what|can you explain|could you explain|give me|eli5|how do(?:es)?|why (?:is|are|do|does))?\b\s*"
+    r"(?:(?:you|me|us)\s+)?(?:by\s+)?(?:(?:a|an|the)\s+)?",
     re.I,
 )
 _TRAILING = re.compile(

@@ -1,0 +1,95 @@
+"""Citations are code, not trust: tie each answer sentence to the retrieved entry supporting it.
+
+Support of a sentence by an entry = 0.6 * cosine(sentence, entry passage) + 0.4 * share of the
+sentence's content words found in the passage. A marker the model wrote is kept only when it
+names a retrieved entry whose support clears the bar; otherwise the best-supporting entry is
+cited, or the sentence is flagged unsupported. Numbers are per entry and assigned by first use.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from assistant.answer.guard import sentences as split_sentences
+from assistant.answer.prompt import ContextEntry
+from assistant.embedding import Embedder
+from assistant.types import SentenceSupport
+
+MIN_SUPPORT = 0.33
+_MARKER = re.compile(r"\s*\[(\d{1,3}(?:\s*,\s*\d{1,3})*)\]")
+_WORD = re.compile(r"[a-z0-9_]+")
+_STOP = set("""a an the of to in on for and or but is are was were be been being it its this that these those with as by
+at from into than then so such can could may might will would should do does did not no yes which who whom what when where
+why how their there they them he she his her we you your our i if also just about over under more most less very each
+other some any all both one two only same own like""".split())
+
+
+@dataclass
+class Attribution:
+    text: str  # answer with our markers
+    sentences: list[SentenceSupport]
+    cited: list[tuple[int, str]]  # (n, entry_id) in order of first use
+    unsupported: int
+    dropped_markers: int  # model markers removed (outside the retrieved set or unsupported)
+
+
+def _content(text: str) -> set[str]:
+    return {w for w in _WORD.findall(text.casefold()) if w not in _STOP and len(w) > 2}
+
+
+def _lexical(sentence: str, passage_words: set[str]) -> float:
+    words = _content(sentence)
+    return len(words & passage_words) / len(words) if words else 0.0
+
+
+def _with_marker(sentence: str, n: int) -> str:
+    """'A is B.' -> 'A is B [1].'"""
+    if sentence[-1] in ".!?":
+        return f"{sentence[:-1].rstrip()} [{n}]{sentence[-1]}"
+    return f"{sentence} [{n}]"
+
+
+def attribute(answer: str, context: list[ContextEntry], embedder: Embedder, *, min_support: float = MIN_SUPPORT) -> Attribution:
+    raw_sentences = split_sentences(answer)
+    if not raw_sentences or not context:
+        return Attribution("", [], [], len(raw_sentences), 0)
+    plain, proposed = [], []
+    for s in raw_sentences:
+        numbers = [int(x) for m in _MARKER.finditer(s) for x in m.group(1).split(",")]
+        proposed.append(numbers)
+        plain.append(_MARKER.sub("", s).strip())
+    vectors = embedder.embed([*plain, *(c.text for c in context)])
+    sent_v, ctx_v = vectors[: len(plain)], vectors[len(plain) :]
+    cosine = np.clip(sent_v @ ctx_v.T, 0, 1)
+    words = [_content(f"{c.term} {c.text}") for c in context]
+    numbering: dict[str, int] = {}
+    out_sentences, parts = [], []
+    unsupported = dropped = 0
+    for i, sentence in enumerate(plain):
+        if not sentence:
+            continue
+        support = [0.6 * float(cosine[i, j]) + 0.4 * _lexical(sentence, words[j]) for j in range(len(context))]
+        chosen: int | None = None
+        for n in proposed[i]:
+            j = n - 1
+            if 0 <= j < len(context) and support[j] >= min_support:
+                chosen = j if chosen is None or support[j] > support[chosen] else chosen
+            else:
+                dropped += 1
+        if chosen is None:
+            best = int(np.argmax(support))
+            chosen = best if support[best] >= min_support else None
+        if chosen is None:
+            unsupported += 1
+            out_sentences.append(SentenceSupport(text=sentence, citation=None, support=round(max(support), 3)))
+            parts.append(sentence)
+            continue
+        entry_id = context[chosen].entry_id
+        n = numbering.setdefault(entry_id, len(numbering) + 1)
+        out_sentences.append(SentenceSupport(text=sentence, citation=n, support=round(support[chosen], 3)))
+        parts.append(_with_marker(sentence, n))
+    cited = [(n, eid) for eid, n in numbering.items()]
+    return Attribution(" ".join(parts), out_sentences, cited, unsupported, dropped)

@@ -1,0 +1,139 @@
+"""One answer, as a stream of events: instant summary, model deltas, then the checked Answer.
+
+Order of work: validate -> cap history -> standalone query -> retrieve -> coverage gate (no
+model call when not covered) -> instant summary -> prompt -> generate under token and
+wall-clock caps -> clean output -> attribute citations -> Answer. Every exit path yields one
+FinalEvent whose citations all point into the retrieved set.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING
+
+from assistant.answer.citations import attribute
+from assistant.answer.coverage import is_covered
+from assistant.answer.followup import cap_history, standalone_query
+from assistant.answer.guard import clean_output, leaks, sentences
+from assistant.answer.prompt import build_prompt, says_not_in_context
+from assistant.textnorm import normalize_query
+from assistant.types import (
+    Answer,
+    AnswerEvent,
+    ChatMessage,
+    Citation,
+    DeltaEvent,
+    FinalEvent,
+    InstantEvent,
+    RetrievedRef,
+)
+
+if TYPE_CHECKING:
+    from assistant.pipeline import Assistant
+    from assistant.retrieval.retriever import SearchResult
+
+NOT_COVERED = "The glossary does not cover this question."
+CUT_SHORT = "(Answer cut short: the time or length limit was reached.)"
+
+
+def _refs(result: SearchResult, cited: set[str] = frozenset(), limit: int | None = None) -> tuple[RetrievedRef, ...]:
+    hits = result.hits[:limit] if limit else result.hits
+    return tuple(RetrievedRef(entry_id=h.entry_id, term=h.term, score=h.score, section=h.section,
+                              cited=h.entry_id in cited) for h in hits)
+
+
+def answer_stream(assistant: Assistant, question: str, history: Sequence[ChatMessage] = ()) -> Iterator[AnswerEvent]:
+    s = assistant.settings
+    gen = s.generation
+    t0 = time.perf_counter()
+    q = normalize_query(question, max_chars=s.retrieval.max_query_chars)
+    past = cap_history(history, gen.history_turns, gen.history_chars)
+    retriever = assistant.retriever
+    query = standalone_query(q, past, retriever.resolver, assistant.entries)
+    result = retriever.search(query, s.retrieval.k)
+    t1 = time.perf_counter()
+    models = {"embedder": retriever.embedder.model_id}
+    if assistant.chat_model is not None:
+        models["llm"] = assistant.chat_model.model_id
+    timings = {"retrieve_s": round(t1 - t0, 4)}
+
+    def final(**kw) -> FinalEvent:
+        timings["total_s"] = round(time.perf_counter() - t0, 4)
+        return FinalEvent(answer=Answer(question=q, standalone_query=query, timings=timings, models=models, **kw))
+
+    if not is_covered(result, s.retrieval):
+        yield final(answer=NOT_COVERED, covered=False, retrieved=_refs(result),
+                    suggestions=_refs(result, limit=3))
+        return
+
+    named = [m for m in result.matches if m.how in ("exact", "fuzzy")]
+    instant = ""
+    top = result.hits[0]
+    if named:
+        entry = assistant.entries[named[0].entry_id]
+        instant = entry.summary
+        yield InstantEvent(text=instant, citation=Citation(n=1, entry_id=entry.id, term=entry.term,
+                                                           url=retriever.url(entry.id)))
+
+    def fallback(note: str = "", truncated: bool = False) -> FinalEvent:
+        """A grounded answer without the model: the best entry's summary, cited."""
+        entry = assistant.entries[named[0].entry_id if named else top.entry_id]
+        text = entry.summary.rstrip()
+        text = (text[:-1] + " [1]" + text[-1]) if text[-1:] in ".!?" else text + " [1]"
+        if note:
+            text += f" {note}"
+        cite = Citation(n=1, entry_id=entry.id, term=entry.term, url=retriever.url(entry.id))
+        return final(answer=text, covered=True, instant=instant, citations=(cite,),
+                     retrieved=_refs(result, {entry.id}), truncated=truncated)
+
+    if assistant.chat_model is None:
+        yield fallback()
+        return
+
+    prompt = build_prompt(q if query == q else query, result.hits, assistant.entries, gen.max_context_entries)
+    t2 = time.perf_counter()
+    parts: list[str] = []
+    truncated = False
+    deadline = t2 + gen.deadline_s
+    stream = assistant.chat_model.stream(prompt.messages, max_tokens=gen.max_new_tokens, temperature=gen.temperature)
+    first = None
+    try:
+        for delta in stream:
+            if first is None:
+                first = time.perf_counter()
+            parts.append(delta)
+            yield DeltaEvent(text=delta)
+            if time.perf_counter() > deadline:
+                truncated = True
+                break
+    finally:
+        close = getattr(stream, "close", None)
+        if close:
+            close()
+    t3 = time.perf_counter()
+    timings.update({"first_token_s": round((first or t3) - t0, 4), "generate_s": round(t3 - t2, 4)})
+    raw = "".join(parts)
+    n_tokens_guess = len(raw.split())
+    truncated = truncated or n_tokens_guess >= gen.max_new_tokens * 0.7 and not raw.rstrip().endswith((".", "!", "?"))
+    if says_not_in_context(raw):
+        if named:  # the question names an entry we have: its summary is a grounded answer
+            yield fallback()
+            return
+        yield final(answer=NOT_COVERED, covered=False, retrieved=_refs(result), suggestions=_refs(result, limit=3))
+        return
+    text = clean_output(raw)
+    kept = [x for x in sentences(text) if not leaks(x, prompt.forbidden)]
+    attribution = attribute(" ".join(kept), prompt.context, retriever.embedder)
+    t4 = time.perf_counter()
+    timings["cite_s"] = round(t4 - t3, 4)
+    if not attribution.cited:
+        yield fallback(CUT_SHORT if truncated else "", truncated)
+        return
+    cited_ids = {eid for _, eid in attribution.cited}
+    citations = tuple(Citation(n=n, entry_id=eid, term=assistant.entries[eid].term, url=retriever.url(eid))
+                      for n, eid in attribution.cited)
+    answer = attribution.text + (f" {CUT_SHORT}" if truncated else "")
+    yield final(answer=answer, covered=True, instant=instant, citations=citations,
+                retrieved=_refs(result, cited_ids), sentences=tuple(attribution.sentences),
+                unsupported=attribution.unsupported, truncated=truncated)

@@ -1,0 +1,67 @@
+"""Follow-ups: rewrite "and what composes with it?" into a standalone query before retrieval.
+
+History arrives from the client and is capped here (turns and characters). If the new
+question names no glossary term and looks like a follow-up (a pronoun, "and ...", "what about
+...", or very short), the terms resolved from the previous user turns are appended. Cheap and
+deterministic; no model call.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from assistant.retrieval.resolver import TermResolver
+from assistant.textnorm import clean_text
+from assistant.types import ChatMessage, Entry
+
+_FOLLOWUP = re.compile(
+    r"^\s*(and|but|also|so|what about|how about|why|how)\b|\b(it|its|it's|they|them|their|this|that|these|those|"
+    r"he|she|one|ones|former|latter|same)\b",
+    re.I,
+)
+
+
+def cap_history(history: Sequence[ChatMessage | dict], turns: int, chars: int) -> list[ChatMessage]:
+    """Keep the last `turns` user/assistant pairs within `chars` characters, newest first kept."""
+    msgs: list[ChatMessage] = []
+    for m in history:
+        if isinstance(m, dict):
+            role, content = m.get("role"), m.get("content")
+            if role not in ("user", "assistant") or not isinstance(content, str):
+                continue
+            m = ChatMessage(role=role, content=content)
+        if m.role in ("user", "assistant"):
+            msgs.append(ChatMessage(role=m.role, content=clean_text(m.content)[:chars]))
+    msgs = msgs[-2 * turns :] if turns else []
+    kept, total = [], 0
+    for m in reversed(msgs):
+        if total + len(m.content) > chars:
+            break
+        kept.append(m)
+        total += len(m.content)
+    return list(reversed(kept))
+
+
+def standalone_query(question: str, history: Sequence[ChatMessage], resolver: TermResolver,
+                     entries: dict[str, Entry]) -> str:
+    if not history:
+        return question
+    own = resolver.resolve(question)
+    if own and own[0].how in ("exact", "fuzzy"):
+        return question
+    if not (_FOLLOWUP.search(question) or len(question.split()) <= 4):
+        return question
+    terms: list[str] = []
+    for m in reversed(history):
+        if m.role != "user":
+            continue
+        for match in resolver.resolve(m.content):
+            term = entries[match.entry_id].term
+            if term not in terms:
+                terms.append(term)
+        if terms:
+            break
+    if not terms:
+        return question
+    return f"{question} ({', '.join(terms[:3])})"
