@@ -101,18 +101,14 @@ def _bar(description: str):
                     console=_console(stderr=True), transient=False)
 
 
-@index_app.command("build")
-@handle_errors
-def index_build(corpus: CorpusOpt = None, index_dir: IndexOpt = None) -> None:
-    """Chunk, embed and index the corpus into a new build, then make it current."""
+def _build(s) -> None:
     import time
 
     from assistant.corpus import load_corpus
     from assistant.embedding import make_embedder
     from assistant.embedding.local import WordPieceCounter
-    from assistant.indexing.store import build_index
+    from assistant.indexing.store import build_index, verify_build
 
-    s = _settings(corpus, index_dir)
     started = time.perf_counter()
     loaded = load_corpus(s.paths.corpus_dir)
     err = _console(stderr=True)
@@ -124,11 +120,16 @@ def index_build(corpus: CorpusOpt = None, index_dir: IndexOpt = None) -> None:
         path = build_index(loaded, embedder, counter, s.index_path, max_tokens=s.chunking.max_tokens,
                            batch_size=s.embedder.batch_size,
                            progress=lambda done, total: bar.update(task, completed=done, total=total))
-    from assistant.indexing.store import verify_build
-
     manifest = verify_build(path)
     _console().print(f"built {path} ({manifest.n_chunks} chunks, {manifest.n_entries} entries) "
                      f"in {time.perf_counter() - started:.1f} s; CURRENT -> {path.name}")
+
+
+@index_app.command("build")
+@handle_errors
+def index_build(corpus: CorpusOpt = None, index_dir: IndexOpt = None) -> None:
+    """Chunk, embed and index the corpus into a new build, then make it current."""
+    _build(_settings(corpus, index_dir))
 
 
 @index_app.command("info")
@@ -264,6 +265,14 @@ def serve(
     updates = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
     if updates:
         s = s.model_copy(update={"ui": s.ui.model_copy(update=updates)})
+    from assistant.errors import IndexNotFound
+    from assistant.indexing.store import current_build
+
+    try:
+        current_build(s.index_path)
+    except IndexNotFound:  # first run on a fresh machine: build, then serve
+        _console(stderr=True).print(f"no index at {s.index_path} yet: building it first")
+        _build(s)
     run_server(s)
 
 

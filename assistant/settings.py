@@ -38,7 +38,6 @@ class LocalEmbedderSettings(_Section):
 
 class ChunkingSettings(_Section):
     max_tokens: int = Field(200, ge=32, le=256, description="Word-piece budget per chunk (model window 256).")
-    overlap_sentences: int = Field(0, ge=0, le=3, description="Sentences repeated between adjacent chunks.")
 
 
 class RetrievalSettings(_Section):

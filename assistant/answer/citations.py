@@ -21,10 +21,7 @@ from assistant.types import SentenceSupport
 MIN_SUPPORT = 0.33
 _MARKER = re.compile(r"\s*\[(\d{1,3}(?:\s*,\s*\d{1,3})*)\]")
 _WORD = re.compile(r"[a-z0-9_]+")
-_STOP = set("""a an the of to in on for and or but is are was were be been being it its this that these those with as by
-at from into than then so such can could may might will would should do does did not no yes which who whom what when where
-why how their there they them he she his her we you your our i if also just about over under more most less very each
-other some any all both one two only same own like""".split())
+_STOP = set(["a", "an", "the", "of", "to", "in", "on", "for", "and", "or", "but", "is", "are", "was", "were", "be", "been", "being", "it", "its", "this", "that", "these", "those", "with", "as", "by", "at", "from", "into", "than", "then", "so", "such", "can", "could", "may", "might", "will", "would", "should", "do", "does", "did", "not", "no", "yes", "which", "who", "whom", "what", "when", "where", "why", "how", "their", "there", "they", "them", "he", "she", "his", "her", "we", "you", "your", "our", "i", "if", "also", "just", "about", "over", "under", "more", "most", "less", "very", "each", "other", "some", "any", "all", "both", "one", "two", "only", "same", "own", "like"])
 
 
 @dataclass

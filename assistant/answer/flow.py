@@ -115,7 +115,7 @@ def answer_stream(assistant: Assistant, question: str, history: Sequence[ChatMes
     timings.update({"first_token_s": round((first or t3) - t0, 4), "generate_s": round(t3 - t2, 4)})
     raw = "".join(parts)
     n_tokens_guess = len(raw.split())
-    truncated = truncated or n_tokens_guess >= gen.max_new_tokens * 0.7 and not raw.rstrip().endswith((".", "!", "?"))
+    truncated = truncated or (n_tokens_guess >= gen.max_new_tokens * 0.7 and not raw.rstrip().endswith((".", "!", "?")))
     if says_not_in_context(raw):
         if named:  # the question names an entry we have: its summary is a grounded answer
             yield fallback()

@@ -2,17 +2,22 @@
 
 The manifest is the only file read before checksums are verified, and it is parsed by pydantic
 with `extra="forbid"`; every other file is hashed and compared first, so a flipped byte or a
-truncated file is caught before FAISS, numpy or json ever sees it.
+truncated file is caught before FAISS, numpy or json ever sees it. The manifest seals itself:
+`manifest_sha256` is the sha256 of the file's exact bytes with that value zeroed, so an edit
+that keeps the JSON valid (a date, a count, a corpus hash) is caught too.
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: manifest_sha256 seal
+_UNSEALED = "0" * 64
+_SEAL_RE = re.compile(rb'"manifest_sha256": "([0-9a-f]{64})"')
 
 
 class ChunkingInfo(BaseModel):
@@ -39,6 +44,7 @@ class IndexManifest(BaseModel):
     n_entries: int
     files: dict[str, str] = Field(description="Build file (relative) -> sha256.")
     sizes: dict[str, int] = Field(description="Build file (relative) -> size in bytes.")
+    manifest_sha256: str = Field(_UNSEALED, description="sha256 of this file with this value zeroed.")
 
     @property
     def fingerprint(self) -> str:
@@ -51,3 +57,29 @@ def sha256_file(path: Path) -> str:
         for block in iter(lambda: fh.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
+
+
+def seal_manifest_bytes(raw: bytes) -> bytes:
+    """Set `manifest_sha256` in serialized manifest JSON (which must contain the field once)."""
+    found = list(_SEAL_RE.finditer(raw))
+    if len(found) != 1:
+        raise ValueError("manifest JSON must contain exactly one manifest_sha256 field")
+    start, end = found[0].span(1)
+    zeroed = raw[:start] + _UNSEALED.encode() + raw[end:]
+    return raw[:start] + hashlib.sha256(zeroed).hexdigest().encode() + raw[end:]
+
+
+def seal_manifest(manifest: IndexManifest) -> bytes:
+    """The manifest as sealed JSON bytes, ready to write."""
+    raw = manifest.model_copy(update={"manifest_sha256": _UNSEALED}).model_dump_json(indent=1).encode()
+    return seal_manifest_bytes(raw)
+
+
+def seal_ok(raw: bytes) -> bool:
+    """True if the exact bytes match their own `manifest_sha256`."""
+    found = list(_SEAL_RE.finditer(raw))
+    if len(found) != 1:
+        return False
+    start, end = found[0].span(1)
+    zeroed = raw[:start] + _UNSEALED.encode() + raw[end:]
+    return hashlib.sha256(zeroed).hexdigest().encode() == found[0].group(1)

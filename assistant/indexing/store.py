@@ -36,7 +36,14 @@ from assistant.errors import (
     IndexStale,
 )
 from assistant.indexing.dense import DenseIndex, write_dense
-from assistant.indexing.manifest import SCHEMA_VERSION, ChunkingInfo, IndexManifest, sha256_file
+from assistant.indexing.manifest import (
+    SCHEMA_VERSION,
+    ChunkingInfo,
+    IndexManifest,
+    seal_manifest,
+    seal_ok,
+    sha256_file,
+)
 from assistant.indexing.sparse import SparseIndex, write_sparse
 from assistant.types import Chunk, Entry, Source
 
@@ -136,6 +143,8 @@ def build_index(
     with _lock(index_path):
         for orphan in index_path.glob(".staging-*"):
             shutil.rmtree(orphan, ignore_errors=True)
+        pointer = index_path / "CURRENT"
+        previous = pointer.read_text().strip() if pointer.is_file() else ""
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
         name = f"build-{stamp}-{corpus.fingerprint[:12]}"
         staging = index_path / f".staging-{name}-{os.getpid()}"
@@ -158,15 +167,19 @@ def build_index(
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
-        _prune(index_path, keep=final.name)
+        _prune(index_path, keep={final.name, previous})
         return final
 
 
-def _prune(index_path: Path, keep: str) -> None:
-    builds = sorted((p for p in index_path.glob("build-*") if p.is_dir()), key=lambda p: p.stat().st_mtime)
-    old = [p for p in builds if p.name != keep][: -(KEEP_BUILDS - 1) or None]
-    for path in old:
-        shutil.rmtree(path, ignore_errors=True)
+def _prune(index_path: Path, keep: set[str]) -> None:
+    """Delete every build but the new current one and the one it replaced (KEEP_BUILDS = 2).
+
+    Keeping "the newest other folder" instead would keep the orphan of a build killed between
+    its rename and the CURRENT swap, and delete the previous good build.
+    """
+    for path in index_path.glob("build-*"):
+        if path.is_dir() and path.name not in keep:
+            shutil.rmtree(path, ignore_errors=True)
 
 
 def _build_into(staging, corpus, embedder, count_tokens, max_tokens, progress, batch_size) -> None:
@@ -217,7 +230,7 @@ def _build_into(staging, corpus, embedder, count_tokens, max_tokens, progress, b
         files={rel: sha256_file(p) for rel, p in files.items()},
         sizes={rel: p.stat().st_size for rel, p in files.items()},
     )
-    (staging / "manifest.json").write_text(manifest.model_dump_json(indent=1))
+    (staging / "manifest.json").write_bytes(seal_manifest(manifest))
     _fsync_tree(staging)
 
 
@@ -249,14 +262,19 @@ def verify_build(build: Path) -> IndexManifest:
     mpath = build / "manifest.json"
     if not mpath.is_file():
         raise IndexCorrupt(f"{mpath} is missing", BUILD_CMD)
+    data = mpath.read_bytes()
     try:
-        raw = json.loads(mpath.read_text(encoding="utf-8"))
+        raw = json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise IndexCorrupt(f"{mpath} is not valid JSON ({exc})", BUILD_CMD) from None
-    if isinstance(raw, dict) and raw.get("schema_version") != SCHEMA_VERSION:
+    if not isinstance(raw, dict):
+        raise IndexCorrupt(f"{mpath} is not a JSON object", BUILD_CMD)
+    if raw.get("schema_version") != SCHEMA_VERSION:
         raise IndexIncompatible(
             f"index schema_version {raw.get('schema_version')!r}; this version reads {SCHEMA_VERSION}", BUILD_CMD
         )
+    if not seal_ok(data):  # a valid-looking edit of any field, or a damaged byte
+        raise IndexCorrupt(f"{mpath} does not match its manifest_sha256", BUILD_CMD)
     try:
         manifest = IndexManifest.model_validate(raw)
     except ValidationError as exc:

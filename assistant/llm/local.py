@@ -46,7 +46,7 @@ class LlamaCppChatModel:
         *,
         model_id: str | None = None,
     ) -> None:
-        settings = settings or LocalLLMSettings()
+        settings = settings or LocalLLMSettings.model_validate({})
         try:
             from llama_cpp import Llama  # heavy native library: imported only when a model is built
         except ImportError as exc:
@@ -133,6 +133,12 @@ class LlamaCppChatModel:
                     text = _delta_text(chunk)
                     if text:
                         yield text
+            except RuntimeError as exc:  # llama_decode failures surface as RuntimeError
+                raise BackendUnavailable(
+                    "llama.cpp failed while generating",
+                    "try again; if it persists, lower MI_GLOSSARY_LLM__N_CTX or free memory",
+                    cause=str(exc),
+                ) from None
             finally:
                 # Stop llama.cpp's generator now rather than at garbage collection.
                 chunks.close()

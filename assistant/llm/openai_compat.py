@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from typing import Any
 
 import httpx
@@ -196,7 +196,7 @@ class _BearerFromEnv(httpx.Auth):
     def __init__(self, env_name: str) -> None:
         self._env_name = env_name
 
-    def auth_flow(self, request: httpx.Request) -> Iterator[httpx.Request]:
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         key = os.environ.get(self._env_name, "").strip()
         if key:  # local servers need none; sending `Bearer ` with nothing would confuse some
             request.headers["Authorization"] = f"Bearer {key}"

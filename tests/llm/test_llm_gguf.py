@@ -128,6 +128,17 @@ def test_assemble_disk_error_becomes_backend_unavailable(tmp_path: Path) -> None
     assert _leftovers(dest.parent) == []
 
 
+def test_assemble_into_unusable_folder_is_backend_unavailable(tmp_path: Path) -> None:
+    parts = _write_parts(tmp_path / "parts", [10])
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the cache folder should be")
+
+    with pytest.raises(BackendUnavailable, match="could not write") as info:
+        assemble(parts, blocker / "cache" / "m.gguf", 10, hashlib.sha256(b"").hexdigest())
+
+    assert "MI_GLOSSARY_PATHS__CACHE_DIR" in info.value.fix
+
+
 def test_assemble_cleans_stages_of_dead_processes_only(tmp_path: Path) -> None:
     parts = _write_parts(tmp_path / "parts", [50])
     data = _concat(parts)

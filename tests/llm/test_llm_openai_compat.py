@@ -110,7 +110,7 @@ def scripted() -> Iterator[tuple[str, list[dict[str, Any]]]]:
     handler = type("Handler", (_Handler,), {"requests": requests})
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}", requests
     server.shutdown()
@@ -268,10 +268,13 @@ def test_streams_an_answer_from_llama_cpp_server(llama_server: str) -> None:
 @pytest.mark.slow
 def test_closing_early_then_streaming_again(llama_server: str) -> None:
     model = OpenAICompatChatModel(OpenAILLMSettings(base_url=llama_server, model=SERVER_ALIAS))
-    first = model.stream([ChatMessage(role="user", content="Count to 500.")], max_tokens=300)
+    count = "Count from 1 to 1000, separated by commas."
+    first = model.stream([ChatMessage(role="user", content=count)], max_tokens=300)
     assert next(first)
     first.close()
     t0 = time.monotonic()
     assert next(model.stream(HELLO, max_tokens=4))
-    assert time.monotonic() - t0 < 5.0
+    # The server drops the abandoned answer when it sees the disconnect instead of finishing
+    # its 300 tokens: 0.4-1.1 s measured (also on a loaded machine); generous for busy CI.
+    assert time.monotonic() - t0 < 15.0
     model.close()
