@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from assistant.answer.citations import attribute
 from assistant.answer.coverage import is_covered
 from assistant.answer.followup import cap_history, standalone_query
-from assistant.answer.guard import clean_output, leaks, sentences
+from assistant.answer.guard import clean_output, leaks, sanitize_passage, sentences
 from assistant.answer.prompt import build_prompt, says_not_in_context
 from assistant.textnorm import normalize_query
 from assistant.types import (
@@ -41,6 +41,11 @@ def _refs(result: SearchResult, cited: set[str] = frozenset(), limit: int | None
     hits = result.hits[:limit] if limit else result.hits
     return tuple(RetrievedRef(entry_id=h.entry_id, term=h.term, score=h.score, section=h.section,
                               cited=h.entry_id in cited) for h in hits)
+
+
+def safe_summary(summary: str) -> str:
+    """An entry summary as shown without the model: same guards as model output."""
+    return clean_output(sanitize_passage(summary)[0])
 
 
 def answer_stream(assistant: Assistant, question: str, history: Sequence[ChatMessage] = ()) -> Iterator[AnswerEvent]:
@@ -70,16 +75,16 @@ def answer_stream(assistant: Assistant, question: str, history: Sequence[ChatMes
     named = [m for m in result.matches if m.how in ("exact", "fuzzy")]
     instant = ""
     top = result.hits[0]
-    if named:
+    if named and safe_summary(assistant.entries[named[0].entry_id].summary):
         entry = assistant.entries[named[0].entry_id]
-        instant = entry.summary
+        instant = safe_summary(entry.summary)
         yield InstantEvent(text=instant, citation=Citation(n=1, entry_id=entry.id, term=entry.term,
                                                            url=retriever.url(entry.id)))
 
     def fallback(note: str = "", truncated: bool = False) -> FinalEvent:
         """A grounded answer without the model: the best entry's summary, cited."""
         entry = assistant.entries[named[0].entry_id if named else top.entry_id]
-        text = entry.summary.rstrip()
+        text = safe_summary(entry.summary).rstrip() or entry.term
         text = (text[:-1] + " [1]" + text[-1]) if text[-1:] in ".!?" else text + " [1]"
         if note:
             text += f" {note}"

@@ -11,31 +11,15 @@ from __future__ import annotations
 
 import re
 
+from assistant.injection import SPECIAL_TOKENS, sentences, suspicious
 from assistant.textnorm import clean_text
 
-SPECIAL_TOKENS = re.compile(
-    r"<\|[^|>]{1,40}\|>|\[/?INST\]|<</?SYS>>|</?s>|<\|?(?:im_start|im_end|endoftext|eot_id)\|?>", re.I
-)
-_SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
-_SUSPICIOUS = re.compile(
-    r"ignore|disregard|forget (?:all|everything|your|the)|instruction|system prompt|\bsystem\s*:|assistant\s*:|"
-    r"\buser\s*:|you are (?:now|an?|the)|as an ai|language model|\bAI\b|\bLLM\b|respond (?:with|only)|reply (?:with|only)|"
-    r"\bsay\b|\bprint\b|\boutput\b|\bappend\b|\binclude (?:the|this)|\brepeat\b|\bwrite (?:the|only)|password|secret|"
-    r"canary|base64|rot13|decode|https?://|www\.|!\[|\]\(|<\s*[a-z!/]|javascript:|data:|\bimportant\s*:|\bnote to\b|"
-    r"\bdo not tell\b|\bexfiltrat|\bwhen answering\b|\bin your answer\b|\bend (?:every|each|your)\b",
-    re.I,
-)
-_BLOB = re.compile(r"[A-Za-z0-9+/=_-]{40,}")
 _MD_IMAGE = re.compile(r"!\[[^\]]*\]\([^)]*\)|!\[[^\]]*\]\[[^\]]*\]")
 _MD_LINK = re.compile(r"\[([^\]]+)\]\((?:[^)]*)\)")
 _REF_DEF = re.compile(r"^\s*\[[^\]]+\]:\s*\S+.*$", re.M)
 _URL = re.compile(r"(?:https?|ftp|javascript|data|vbscript|file):[^\s)\]>]*|www\.[^\s)\]>]+|<[^>\s]+@[^>\s]+>", re.I)
 _HTML = re.compile(r"<[^>]{0,200}>")
 _WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9_\-]{4,}")
-
-
-def sentences(text: str) -> list[str]:
-    return [s.strip() for s in _SENTENCE.split(text) if s and s.strip()]
 
 
 def sanitize_passage(text: str) -> tuple[str, list[str]]:
@@ -45,7 +29,7 @@ def sanitize_passage(text: str) -> tuple[str, list[str]]:
     for paragraph in text.split("\n\n"):
         keep_p = []
         for sentence in sentences(paragraph):
-            if _SUSPICIOUS.search(sentence) or _BLOB.search(sentence):
+            if suspicious(sentence):
                 removed.append(sentence)
             else:
                 keep_p.append(sentence)
