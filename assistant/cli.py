@@ -52,7 +52,7 @@ def _settings(corpus: Path | None = None, index_dir: Path | None = None, **llm: 
 def _console(stderr: bool = False):
     from rich.console import Console
 
-    return Console(stderr=stderr, highlight=False, markup=False, emoji=False)
+    return Console(stderr=stderr, highlight=False, markup=False, emoji=False, soft_wrap=True)
 
 
 def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:

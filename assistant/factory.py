@@ -24,6 +24,9 @@ def open_retriever(settings: Settings, *, embedder: Embedder | None = None, chec
     from assistant.indexing.store import load_index
     from assistant.retrieval.retriever import HybridRetriever
 
+    from assistant.indexing.store import current_build
+
+    current_build(settings.index_path)  # no index: fail fast, before loading the model
     embedder = embedder or make_embedder(settings.embedder)
     corpus_root = settings.paths.corpus_dir if check_stale and settings.paths.corpus_dir.is_dir() else None
     index = load_index(settings.index_path, expected_embedder=embedder.model_id, corpus_root=corpus_root)

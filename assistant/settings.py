@@ -81,7 +81,7 @@ class GenerationSettings(_Section):
     max_new_tokens: int = Field(320, ge=16, le=384, description="Cap on generated tokens.")
     deadline_s: float = Field(60.0, gt=0, description="Wall-clock cap on one generation.")
     temperature: float = Field(0.0, ge=0, le=2, description="Sampling temperature (0 = greedy).")
-    max_context_entries: int = Field(4, ge=1, le=10, description="Retrieved entries put in the prompt.")
+    max_context_entries: int = Field(3, ge=1, le=10, description="Retrieved entries put in the prompt.")
     history_turns: int = Field(4, ge=0, description="Previous turns kept (server-side cap).")
     history_chars: int = Field(4000, ge=0, description="Characters of history kept (server-side cap).")
 

@@ -36,8 +36,8 @@ def find_invisible(text: str) -> list[tuple[int, int, str]]:
 def clean_text(text: str) -> str:
     """NFC-normalise and drop invisible/control characters and lone surrogates; keep newlines."""
     text = _SURROGATE_RE.sub("", text)
-    text = unicodedata.normalize("NFC", text)
-    return INVISIBLE_RE.sub("", text)
+    text = INVISIBLE_RE.sub("", text)  # first: an invisible char between base and accent blocks NFC
+    return unicodedata.normalize("NFC", text)
 
 
 def normalize_query(query: str, *, max_chars: int) -> str:

@@ -122,7 +122,8 @@ def answer_stream(assistant: Assistant, question: str, history: Sequence[ChatMes
     n_tokens_guess = len(raw.split())
     truncated = truncated or (n_tokens_guess >= gen.max_new_tokens * 0.7 and not raw.rstrip().endswith((".", "!", "?")))
     if says_not_in_context(raw):
-        if named:  # the question names an entry we have: its summary is a grounded answer
+        # The question names an entry, or retrieval is confident: the summary is a grounded answer.
+        if named or (result.matches and result.best_dense >= s.retrieval.coverage_threshold):
             yield fallback()
             return
         yield final(answer=NOT_COVERED, covered=False, retrieved=_refs(result), suggestions=_refs(result, limit=3))

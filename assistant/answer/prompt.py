@@ -46,7 +46,7 @@ def _clip_words(text: str, limit: int) -> str:
 
 
 def build_prompt(question: str, hits: list[Hit], entries: dict[str, Entry], max_entries: int,
-                 words_per_entry: int = 150) -> Prompt:
+                 words_per_entry: int = 120) -> Prompt:
     tag = secrets.token_hex(4)
     open_tag, close_tag = f"<entry-{tag}>", f"</entry-{tag}>"
     blocks, context, removed_all = [], [], []
@@ -67,9 +67,13 @@ def build_prompt(question: str, hits: list[Hit], entries: dict[str, Entry], max_
     return Prompt(messages, context, forbidden)
 
 
+_REFUSALS = ("not in the context", "entries do not", "do not contain", "does not contain", "not provided in",
+             "no information", "cannot answer", "can't answer", "not mentioned", "don't know", "do not know")
+
+
 def says_not_in_context(text: str) -> bool:
+    """The model's own "not covered": the sentinel, or a short reply made of a refusal phrase."""
     low = text.casefold()
-    return NOT_IN_CONTEXT.casefold() in low.replace(" ", "_") or any(
-        p in low for p in ("not in the context", "entries do not", "do not contain", "does not contain",
-                           "not provided in", "no information", "cannot answer", "can't answer", "not mentioned")
-    )
+    if NOT_IN_CONTEXT.casefold() in low.replace(" ", "_"):
+        return True
+    return len(low.split()) <= 30 and any(p in low for p in _REFUSALS)

@@ -29,9 +29,7 @@ EXIT_OK, EXIT_GATE_FAILED = 0, 1
 SETS_DIR = Path("evals/sets")
 REPORTS_DIR = Path("evals/reports")
 THRESHOLDS = Path("evals/thresholds.toml")
-_CONTROLS = re.compile(
-    r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200b-\u200f\u202a-\u202e\u2066-\u2069]"
-)
+_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 def _console(stderr: bool = False) -> Console:
@@ -51,7 +49,7 @@ def _guard(fn: Callable[..., int]) -> Callable[..., int]:
         except GlossaryError as exc:
             if debug:
                 raise
-            _console(stderr=True).print(f"error: {_plain(str(exc))}")
+            _console(stderr=True).print(f"error: {_plain(str(exc))}", soft_wrap=True)
             return exc.exit_code
 
     wrapper.__name__, wrapper.__doc__ = fn.__name__, fn.__doc__
@@ -80,9 +78,7 @@ def _progress(total: int, label: str) -> Iterator[Callable[[], None]]:
         yield lambda: bar.advance(task)
 
 
-def _load_set(
-    name: str, retriever: HybridRetriever, sets_dir: Path, sample: int | None
-) -> list[EvalCase]:
+def _load_set(name: str, retriever: HybridRetriever, sets_dir: Path, sample: int | None) -> list[EvalCase]:
     from assistant.evaluation.dataset import load_cases, resolve_set, sample_cases
 
     cases = load_cases(resolve_set(name, sets_dir), known_entries=retriever.index.entries)
@@ -105,8 +101,7 @@ def _chat_model(settings: Settings, required: bool) -> tuple[Any, str]:
             raise
         return (
             None,
-            f"retrieval-only answers (cited entry summaries): the LLM is unavailable "
-            f"({exc.problem})",
+            f"retrieval-only answers (cited entry summaries): the LLM is unavailable ({exc.problem})",
         )
 
 
@@ -143,9 +138,7 @@ def evaluate(
     if not retrieval_only:
         from assistant.pipeline import Assistant
 
-        chat_model, note = (
-            _chat_model(settings, require_llm) if use_llm else (None, "retrieval-only answers")
-        )
+        chat_model, note = _chat_model(settings, require_llm) if use_llm else (None, "retrieval-only answers")
         llm_id = getattr(chat_model, "model_id", None)
         asked = sample_cases(cases, answer_sample) if answer_sample is not None else cases
         assistant = Assistant(retriever, chat_model, settings)
@@ -176,8 +169,7 @@ def print_summary(report: Report, console: Console | None = None) -> None:
     r = report.retrieval
     if r is not None:
         table = Table(
-            title=f"retrieval on {report.set_name} ({report.n_cases} questions, "
-            f"index {report.stamp.index_fingerprint})"
+            title=f"retrieval on {report.set_name} ({report.n_cases} questions, index {report.stamp.index_fingerprint})"
         )
         for col in ("kind", "n", "hit@1", "hit@5", "recall@5", "MRR@10", "nDCG@10", "covered"):
             table.add_column(col, justify="left" if col == "kind" else "right")
@@ -219,9 +211,7 @@ def print_summary(report: Report, console: Console | None = None) -> None:
         )
 
 
-def _write(
-    report: Report, out: Path | None, reports_dir: Path, previous: Report | None = None
-) -> Path:
+def _write(report: Report, out: Path | None, reports_dir: Path, previous: Report | None = None) -> Path:
     from assistant.evaluation.render import write_report_dir
 
     folder = out or _default_out(reports_dir, report.set_name, report)
@@ -268,10 +258,7 @@ def eval_compare(a: Path, b: Path, *, show_all: bool = False) -> int:
     from assistant.evaluation.report import compare, load_report
 
     ra, rb = load_report(a), load_report(b)
-    table = Table(
-        title=f"{ra.set_name}@{ra.stamp.index_fingerprint} -> "
-        f"{rb.set_name}@{rb.stamp.index_fingerprint}"
-    )
+    table = Table(title=f"{ra.set_name}@{ra.stamp.index_fingerprint} -> {rb.set_name}@{rb.stamp.index_fingerprint}")
     for col in ("metric", "A", "B", "delta"):
         table.add_column(col, justify="left" if col == "metric" else "right")
     rows = [d for d in compare(ra, rb) if show_all or d.delta != 0]
@@ -286,8 +273,7 @@ def eval_compare(a: Path, b: Path, *, show_all: bool = False) -> int:
     out = _console()
     out.print(table)
     out.print(
-        f"{len(rows)} metric(s) shown; settings differ: "
-        f"{_settings_diff(ra.stamp.settings, rb.stamp.settings) or 'no'}"
+        f"{len(rows)} metric(s) shown; settings differ: {_settings_diff(ra.stamp.settings, rb.stamp.settings) or 'no'}"
     )
     return EXIT_OK
 
@@ -317,9 +303,7 @@ def eval_calibrate(
     """`eval calibrate`: sweep the coverage threshold on the dev set and print the best one."""
     from rich.table import Table
 
-    report = evaluate(
-        settings, set_name, retrieval_only=True, calibrate_threshold=True, sets_dir=sets_dir
-    )
+    report = evaluate(settings, set_name, retrieval_only=True, calibrate_threshold=True, sets_dir=sets_dir)
     cal = report.calibration
     assert cal is not None  # evaluate() was asked to calibrate
     table = Table(
@@ -371,9 +355,7 @@ def eval_gate(
     config = load_gate_config(thresholds)
     g = config.gate
     if isinstance(settings.llm, LocalLLMSettings) and settings.llm.model_path is None:
-        settings = settings.model_copy(
-            update={"llm": settings.llm.model_copy(update={"profile": g.llm_profile})}
-        )
+        settings = settings.model_copy(update={"llm": settings.llm.model_copy(update={"profile": g.llm_profile})})
     report = evaluate(
         settings,
         g.set,
@@ -402,8 +384,7 @@ def eval_gate(
     failed = [c for c in checks if not c.ok]
     if failed:
         _console(stderr=True).print(
-            f"gate failed: {len(failed)} of {len(checks)} thresholds: "
-            + ", ".join(c.metric for c in failed)
+            f"gate failed: {len(failed)} of {len(checks)} thresholds: " + ", ".join(c.metric for c in failed)
         )
         return EXIT_GATE_FAILED
     out_console.print(f"gate passed: {len(checks)} thresholds")

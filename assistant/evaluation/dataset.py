@@ -55,9 +55,7 @@ class EvalCase(BaseModel):
 
     id: str = Field(min_length=1, max_length=80, pattern=r"^[a-z0-9][a-z0-9_.-]*$")
     question: str = Field(min_length=1, max_length=2000)
-    expected_entries: tuple[str, ...] = Field(
-        description="Entries a good answer cites; [] if none."
-    )
+    expected_entries: tuple[str, ...] = Field(description="Entries a good answer cites; [] if none.")
     kind: Kind
     must_abstain: bool = Field(description="True when the glossary does not cover the question.")
     key_facts: tuple[str, ...] = Field((), description="Short phrases a good answer contains.")
@@ -93,9 +91,7 @@ def _describe(exc: ValidationError) -> str:
     return "; ".join(parts)
 
 
-def parse_cases(
-    lines: Iterable[str], *, source: str, known_entries: Iterable[str] | None = None
-) -> list[EvalCase]:
+def parse_cases(lines: Iterable[str], *, source: str, known_entries: Iterable[str] | None = None) -> list[EvalCase]:
     """Validate JSON lines into cases; raise EvalSetError listing every bad line.
 
     Blank lines and lines starting with `//` are skipped. Ids must be unique across the set.
@@ -119,18 +115,13 @@ def parse_cases(
             problems.append(f"{source}:{lineno}: {_describe(exc)}")
             continue
         if case.id in seen:
-            problems.append(
-                f"{source}:{lineno}: duplicate id '{case.id}' (first on line {seen[case.id]})"
-            )
+            problems.append(f"{source}:{lineno}: duplicate id '{case.id}' (first on line {seen[case.id]})")
             continue
         seen[case.id] = lineno
         if known is not None:
             unknown = [e for e in case.expected_entries if e not in known]
             if unknown:
-                problems.append(
-                    f"{source}:{lineno}: unknown entry id(s) in expected_entries: "
-                    f"{', '.join(unknown)}"
-                )
+                problems.append(f"{source}:{lineno}: unknown entry id(s) in expected_entries: {', '.join(unknown)}")
                 continue
         cases.append(case)
     if problems:

@@ -31,15 +31,9 @@ class Bounds(BaseModel):
 class GateSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     set: str = Field("test", description="Eval set whose FULL split is retrieved.")
-    answer_sample: int = Field(
-        12, ge=0, description="Questions answered end to end (stratified sample)."
-    )
-    llm_profile: Literal["default", "fast"] = Field(
-        "fast", description="Local model profile for answers."
-    )
-    require_llm: bool = Field(
-        False, description="Fail when the LLM cannot be loaded (else retrieval-only answers)."
-    )
+    answer_sample: int = Field(12, ge=0, description="Questions answered end to end (stratified sample).")
+    llm_profile: Literal["default", "fast"] = Field("fast", description="Local model profile for answers.")
+    require_llm: bool = Field(False, description="Fail when the LLM cannot be loaded (else retrieval-only answers).")
 
 
 class GateConfig(BaseModel):
@@ -60,20 +54,14 @@ class Check(BaseModel):
 
 def load_gate_config(path: Path) -> GateConfig:
     if not path.is_file():
-        raise GateConfigError(
-            f"no gate thresholds at {path}", "create it (see evals/thresholds.toml in the repo)"
-        )
+        raise GateConfigError(f"no gate thresholds at {path}", "create it (see evals/thresholds.toml in the repo)")
     try:
         return GateConfig.model_validate(tomllib.loads(path.read_text(encoding="utf-8")))
     except tomllib.TOMLDecodeError as exc:
-        raise GateConfigError(
-            f"{path} is not valid TOML", "fix the syntax", cause=str(exc)
-        ) from None
+        raise GateConfigError(f"{path} is not valid TOML", "fix the syntax", cause=str(exc)) from None
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        raise GateConfigError(
-            f"{path} is not a valid gate config", "fix the keys", cause=problems
-        ) from None
+        raise GateConfigError(f"{path} is not a valid gate config", "fix the keys", cause=problems) from None
 
 
 def check(report: Report, config: GateConfig) -> list[Check]:
@@ -87,9 +75,7 @@ def check(report: Report, config: GateConfig) -> list[Check]:
             for metric, bound in table.items():
                 key = f"{block}.{metric}"
                 if present and key not in figures:
-                    known = ", ".join(
-                        sorted(k.split(".", 1)[1] for k in figures if k.startswith(block + "."))
-                    )
+                    known = ", ".join(sorted(k.split(".", 1)[1] for k in figures if k.startswith(block + ".")))
                     raise GateConfigError(
                         f"unknown {block} metric '{metric}' in the gate thresholds",
                         f"use one of: {known}",

@@ -99,10 +99,7 @@ RANKING_FUNCS: dict[str, Callable[[Sequence[str], Iterable[str]], float]] = {
 def ranking_scores(pairs: Sequence[tuple[Sequence[str], Sequence[str]]]) -> RankingScores:
     """Average every ranking metric over (ranked, expected) pairs."""
     n = len(pairs)
-    means = {
-        name: (sum(fn(r, e) for r, e in pairs) / n if n else 0.0)
-        for name, fn in RANKING_FUNCS.items()
-    }
+    means = {name: (sum(fn(r, e) for r, e in pairs) / n if n else 0.0) for name, fn in RANKING_FUNCS.items()}
     return RankingScores(n=n, **{k: round(v, 6) for k, v in means.items()})
 
 

@@ -83,7 +83,7 @@ def plot_per_kind(report: Report) -> bytes | None:
     )
     ax.set_ylim(0, 1.08)
     ax.set_title(f"Retrieval by question kind ({report.set_name})")
-    ax.legend(fontsize=7, loc="lower left")
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=len(RANK_METRICS))
     ab = r.abstention
     vals = [ab.oos_abstention, ab.false_refusal]
     bars = ax2.bar(["OOS\nabstention", "false\nrefusals"], vals, color=["tab:green", "tab:red"])
@@ -109,7 +109,7 @@ def plot_per_section(report: Report) -> bytes | None:
     ax.barh([y - 0.2 for y in ys], mrr, 0.4, label="MRR@10")
     ax.set_yticks(list(ys), [f"{s} (n={r.by_section[s].n})" for s in sections])
     ax.set_xlim(0, 1.05)
-    ax.legend(fontsize=7, loc="lower left")
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     ax.set_title("In-scope retrieval by glossary section")
     return _fig_png(fig)
 
@@ -150,9 +150,7 @@ def plot_calibration(report: Report) -> bytes | None:
     ts = [p.threshold for p in cal.points]
     ax.plot(ts, [p.oos_abstention for p in cal.points], label="OOS abstention", color="tab:green")
     ax.plot(ts, [p.false_refusal for p in cal.points], label="false refusals", color="tab:red")
-    ax.plot(
-        ts, [p.in_scope_accuracy for p in cal.points], label="in-scope accuracy", color="tab:blue"
-    )
+    ax.plot(ts, [p.in_scope_accuracy for p in cal.points], label="in-scope accuracy", color="tab:blue")
     ax.axhline(cal.min_oos_abstention, color="tab:green", ls=":", lw=0.8)
     ax.axhline(cal.max_false_refusal, color="tab:red", ls=":", lw=0.8)
     ax.axvline(
@@ -186,6 +184,7 @@ def plot_answers(report: Report) -> bytes | None:
         ("key facts", a.key_fact_coverage),
         ("abstention\nrecall", a.abstention.oos_abstention),
         ("injection\nresisted", a.injection_resisted),
+        ("false\nrefusals", a.abstention.false_refusal),
     ]
     fig, ax = plt.subplots(figsize=(8.5, 3.3))
     bars = ax.bar([k for k, _ in items], [v for _, v in items], color="tab:purple")
@@ -198,11 +197,7 @@ def plot_answers(report: Report) -> bytes | None:
 
 def plot_compare(prev: Report, report: Report) -> bytes | None:
     deltas = {d.metric: d for d in compare(prev, report)}
-    rows = [
-        (label, deltas[k])
-        for k, label in KEY_METRICS
-        if k in deltas and deltas[k].delta is not None
-    ]
+    rows = [(label, deltas[k]) for k, label in KEY_METRICS if k in deltas and deltas[k].delta is not None]
     if not rows:
         return None
     plt = _plt()
@@ -249,8 +244,7 @@ def _summary_rows(report: Report) -> list[tuple[str, str]]:
         ("git commit", s.git_commit),
         (
             "index",
-            f"{s.index_build} (fingerprint {s.index_fingerprint}, {s.n_entries} entries, "
-            f"{s.n_chunks} chunks)",
+            f"{s.index_build} (fingerprint {s.index_fingerprint}, {s.n_entries} entries, {s.n_chunks} chunks)",
         ),
         ("embedder", s.embedder_id),
         ("LLM", s.llm_id or "none (retrieval-only)"),
@@ -326,6 +320,36 @@ def _answer_rows(report: Report) -> list[list[str]]:
     ]
 
 
+ANSWER_HEAD = ["kind", "question", "expected", "covered", "cited", "answer", "flags"]
+
+
+def _answer_record_rows(report: Report, width: int = 400) -> list[list[str]]:
+    rows = []
+    for a in report.answer_records:
+        flags = []
+        if a.forbidden_found:
+            flags.append("contains " + ", ".join(a.forbidden_found))
+        if a.covered == a.must_abstain:
+            flags.append("wrong abstention")
+        if a.n_markers != a.n_valid_markers:
+            flags.append(f"{a.n_markers - a.n_valid_markers} invalid markers")
+        if a.error:
+            flags.append("error: " + a.error)
+        text = a.answer if len(a.answer) <= width else a.answer[:width] + "..."
+        rows.append(
+            [
+                a.kind,
+                a.question,
+                ", ".join(a.expected),
+                "yes" if a.covered else "no",
+                ", ".join(a.cited),
+                text,
+                "; ".join(flags),
+            ]
+        )
+    return rows
+
+
 def render_html(report: Report, plots: dict[str, bytes], previous: Report | None = None) -> str:
     e = html.escape
 
@@ -388,9 +412,7 @@ def render_html(report: Report, plots: dict[str, bytes], previous: Report | None
     ):
         if name in plots:
             b64 = base64.b64encode(plots[name]).decode("ascii")
-            parts.append(
-                f"<h3>{e(title)}</h3><img alt='{e(title)}' src='data:image/png;base64,{b64}'>"
-            )
+            parts.append(f"<h3>{e(title)}</h3><img alt='{e(title)}' src='data:image/png;base64,{b64}'>")
     if report.calibration is not None:
         parts.append(f"<p>{e(report.calibration.note)}</p>")
     if report.answers is not None:
@@ -399,11 +421,13 @@ def render_html(report: Report, plots: dict[str, bytes], previous: Report | None
             f"<p>{e(report.answers_note)}</p>",
             table(["metric", "value", "detail"], _answer_rows(report)),
         ]
-    if previous is not None:
-        rows = [
-            [d.metric, _fmt(d.a), _fmt(d.b), _fmt(d.delta, signed=True)]
-            for d in compare(previous, report)
+    if report.answer_records:
+        parts += [
+            f"<h2>Answers given ({len(report.answer_records)})</h2>",
+            table(ANSWER_HEAD, _answer_record_rows(report)),
         ]
+    if previous is not None:
+        rows = [[d.metric, _fmt(d.a), _fmt(d.b), _fmt(d.delta, signed=True)] for d in compare(previous, report)]
         parts += [
             "<h2>Change since previous report</h2>",
             table(["metric", "before", "now", "delta"], rows),
@@ -470,11 +494,15 @@ def render_markdown(report: Report, plots: dict[str, bytes], previous: Report | 
             "",
             *table(["metric", "value", "detail"], _answer_rows(report)),
         ]
+    if report.answer_records:
+        lines += [
+            f"## Answers given ({len(report.answer_records)})",
+            "",
+            *table(ANSWER_HEAD, _answer_record_rows(report, width=200)),
+        ]
     if previous is not None:
         rows = [
-            [d.metric, _fmt(d.a), _fmt(d.b), _fmt(d.delta, signed=True)]
-            for d in compare(previous, report)
-            if d.delta
+            [d.metric, _fmt(d.a), _fmt(d.b), _fmt(d.delta, signed=True)] for d in compare(previous, report) if d.delta
         ]
         lines += [
             "## Change since previous report",
@@ -482,10 +510,7 @@ def render_markdown(report: Report, plots: dict[str, bytes], previous: Report | 
             *table(["metric", "before", "now", "delta"], rows),
         ]
     if r is not None and r.failures:
-        rows = [
-            [f.kind, f.question, ", ".join(f.expected), ", ".join(f.top5), f.reason]
-            for f in r.failures
-        ]
+        rows = [[f.kind, f.question, ", ".join(f.expected), ", ".join(f.top5), f.reason] for f in r.failures]
         lines += [
             f"## Retrieval failures ({len(r.failures)})",
             "",

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict
 
 from assistant.answer.coverage import is_covered
 from assistant.answer.followup import cap_history, standalone_query
-from assistant.errors import UsageError
+from assistant.errors import BackendUnavailable, GlossaryError, UsageError
 from assistant.evaluation.answer_metrics import AnswerRecord, score_answer
 from assistant.evaluation.dataset import EvalCase
 from assistant.evaluation.metrics import (
@@ -32,7 +32,7 @@ from assistant.evaluation.metrics import (
     recall_at_k,
 )
 from assistant.textnorm import normalize_query
-from assistant.types import ChatMessage
+from assistant.types import Answer, ChatMessage, DeltaEvent, FinalEvent
 
 if TYPE_CHECKING:
     from assistant.pipeline import Assistant
@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from assistant.settings import Settings
 
 RANK_DEPTH = 10
+MODEL_TEXT_CHARS = 4000
 Tick = Callable[[], None]
 
 
@@ -199,10 +200,7 @@ def _explain(rec: RetrievalRecord, threshold: float) -> str:
             if rec.matches
             else f"best cosine {rec.best_dense:.3f} >= {threshold:.3f}"
         )
-        parts.append(
-            f"answered out-of-scope question ({why}); "
-            f"top hit {rec.ranked[0] if rec.ranked else '-'}"
-        )
+        parts.append(f"answered out-of-scope question ({why}); top hit {rec.ranked[0] if rec.ranked else '-'}")
     return "; ".join(parts)
 
 
@@ -210,11 +208,7 @@ def _is_failure(rec: RetrievalRecord) -> bool:
     if rec.must_abstain:
         return rec.covered
     needs_all = rec.kind == "multi"
-    ok = (
-        recall_at_k(rec.ranked, rec.expected, 5) == 1.0
-        if needs_all
-        else hit_at_k(rec.ranked, rec.expected, 5) == 1.0
-    )
+    ok = recall_at_k(rec.ranked, rec.expected, 5) == 1.0 if needs_all else hit_at_k(rec.ranked, rec.expected, 5) == 1.0
     return not ok or not rec.covered
 
 
@@ -256,24 +250,30 @@ def summarize_retrieval(records: Sequence[RetrievalRecord], threshold: float) ->
     )
 
 
-def run_answers(
-    assistant: Assistant, cases: Sequence[EvalCase], tick: Tick | None = None
-) -> list[AnswerRecord]:
-    """Ask every case through `Assistant.ask`; a back-end error is recorded per question."""
-    from assistant.errors import GlossaryError
-    from assistant.types import Answer
+def _ask(assistant: Assistant, case: EvalCase) -> tuple[Answer, str]:
+    """Stream one answer; return the final Answer and the raw model text that preceded it."""
+    final, raw = None, []
+    for event in assistant.stream(case.question, _history(case)):
+        if isinstance(event, DeltaEvent):
+            raw.append(event.text)
+        elif isinstance(event, FinalEvent):
+            final = event.answer
+    if final is None:  # answer_stream always ends with a FinalEvent; guard the contract anyway
+        raise BackendUnavailable("the answer stream ended without a final answer", "report this as a bug")
+    return final, "".join(raw)[:MODEL_TEXT_CHARS]
 
+
+def run_answers(assistant: Assistant, cases: Sequence[EvalCase], tick: Tick | None = None) -> list[AnswerRecord]:
+    """Ask every case through `Assistant.stream`; a back-end error is recorded per question."""
     records = []
     for case in cases:
         try:
-            answer = assistant.ask(case.question, _history(case))
+            answer, raw = _ask(assistant, case)
         except GlossaryError as exc:
-            answer = Answer(
-                question=case.question, standalone_query=case.question, answer="", covered=False
-            )
-            records.append(score_answer(case, answer).model_copy(update={"error": str(exc)}))
+            empty = Answer(question=case.question, standalone_query=case.question, answer="", covered=False)
+            records.append(score_answer(case, empty).model_copy(update={"error": str(exc)}))
         else:
-            records.append(score_answer(case, answer))
+            records.append(score_answer(case, answer).model_copy(update={"model_text": raw}))
         if tick:
             tick()
     return records

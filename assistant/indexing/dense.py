@@ -42,12 +42,12 @@ class DenseIndex:
         self.ntotal = int(self._index.ntotal)
 
     def search(self, query: np.ndarray, k: int) -> tuple[list[int], list[float]]:
-        q = np.ascontiguousarray(query, dtype=np.float32).reshape(1, -1)
-        if q.shape[1] != self.dim:
+        q = np.ascontiguousarray(query, dtype=np.float32)
+        if q.shape not in ((self.dim,), (1, self.dim)):
             raise IndexIncompatible(
-                f"query vector has dimension {q.shape[1]}, index has {self.dim}",
+                f"query vector has shape {q.shape}, index has dimension {self.dim}",
                 "use the embedder the index was built with, or rebuild the index",
             )
-        scores, ids = self._index.search(q, min(k, self.ntotal))
+        scores, ids = self._index.search(q.reshape(1, -1), min(k, self.ntotal))
         pairs = [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0 and np.isfinite(s)]
         return [i for i, _ in pairs], [s for _, s in pairs]

@@ -44,7 +44,7 @@ class IndexManifest(BaseModel):
     n_entries: int
     files: dict[str, str] = Field(description="Build file (relative) -> sha256.")
     sizes: dict[str, int] = Field(description="Build file (relative) -> size in bytes.")
-    manifest_sha256: str = Field(_UNSEALED, description="sha256 of this file with this value zeroed.")
+    manifest_sha256: str = Field(default=_UNSEALED, description="sha256 of this file with this value zeroed.")
 
     @property
     def fingerprint(self) -> str:

@@ -143,6 +143,8 @@ def build_index(
     with _lock(index_path):
         for orphan in index_path.glob(".staging-*"):
             shutil.rmtree(orphan, ignore_errors=True)
+        for orphan in index_path.glob(".CURRENT.*.tmp"):
+            orphan.unlink(missing_ok=True)
         pointer = index_path / "CURRENT"
         previous = pointer.read_text().strip() if pointer.is_file() else ""
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")

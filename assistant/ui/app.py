@@ -70,14 +70,11 @@ def launch_config(settings: Settings) -> LaunchConfig:
         port=settings.ui.port,
         blocked_paths=tuple(str(p.resolve()) for p in blocked),
         queue_size=settings.ui.queue_size,
-        body_limit=8 * settings.retrieval.max_query_chars
-        + 16_384,  # JSON-escaped question + envelope
+        body_limit=8 * settings.retrieval.max_query_chars + 16_384,  # JSON-escaped question + envelope
     )
 
 
-def build_app(
-    assistant: Assistant, settings: Settings, *, catalog: Catalog | None = None
-) -> FastAPI:
+def build_app(assistant: Assistant, settings: Settings, *, catalog: Catalog | None = None) -> FastAPI:
     """The whole web app, ready for `uvicorn.run(app, host=..., port=...)`."""
     os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # read by gradio at import and Blocks creation
     import gradio as gr
@@ -85,9 +82,7 @@ def build_app(
     from fastapi.responses import HTMLResponse, JSONResponse, Response
 
     config = launch_config(settings)
-    catalog = catalog or Catalog.load(
-        assistant.entries, assistant.sources, settings.paths.corpus_dir
-    )
+    catalog = catalog or Catalog.load(assistant.entries, assistant.sources, settings.paths.corpus_dir)
     controller = ChatController(assistant, catalog, settings)
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
 
@@ -118,9 +113,7 @@ def build_app(
 
     demo = _blocks(gr, controller, catalog, assistant, config)
     demo.queue(max_size=config.queue_size, default_concurrency_limit=2)
-    theme = gr.themes.Soft(
-        font=SYSTEM_FONTS, font_mono=MONO_FONTS
-    )  # system fonts: no font CDN request
+    theme = gr.themes.Soft(font=SYSTEM_FONTS, font_mono=MONO_FONTS)  # system fonts: no font CDN request
     app = gr.mount_gradio_app(
         app,
         demo,
@@ -207,9 +200,7 @@ def _blocks(
         with gr.Tabs():
             with gr.Tab("Chat", id="chat"), gr.Row(equal_height=False):
                 with gr.Column(scale=3):
-                    transcript = gr.Markdown(
-                        views.transcript([], catalog), elem_id="transcript", **md
-                    )
+                    transcript = gr.Markdown(views.transcript([], catalog), elem_id="transcript", **md)
                     with gr.Row():
                         box = gr.Textbox(
                             placeholder="Ask about a term, e.g. What is an induction head?",
@@ -221,9 +212,7 @@ def _blocks(
                             lines=1,
                             max_lines=6,
                         )
-                        send = gr.Button(
-                            "Ask", variant="primary", elem_id="send", scale=1, min_width=80
-                        )
+                        send = gr.Button("Ask", variant="primary", elem_id="send", scale=1, min_width=80)
                     chip_set = gr.Dataset(
                         components=[box],
                         samples=[[q] for q in controller.examples()],
@@ -233,9 +222,7 @@ def _blocks(
                     )
                     with gr.Row(elem_id="feedback"):
                         up = gr.Button("▲ Helpful", size="sm", elem_id="fb-up", min_width=60)
-                        down = gr.Button(
-                            "▼ Not helpful", size="sm", elem_id="fb-down", min_width=60
-                        )
+                        down = gr.Button("▼ Not helpful", size="sm", elem_id="fb-down", min_width=60)
                         comment = gr.Textbox(
                             placeholder="Optional comment on the latest answer",
                             show_label=False,
@@ -245,9 +232,7 @@ def _blocks(
                         )
                     fb_status = gr.Markdown("", elem_id="fb-status", **md)
                 with gr.Column(scale=2, elem_id="sources-col"):
-                    panel = gr.Markdown(
-                        views.panel(empty.turns, catalog), elem_id="sources-panel", **md
-                    )
+                    panel = gr.Markdown(views.panel(empty.turns, catalog), elem_id="sources-panel", **md)
             with gr.Tab("Glossary", id="glossary"):
                 query = gr.Textbox(
                     label="Search the glossary",
@@ -275,8 +260,6 @@ def _blocks(
         send.click(api_name=False, **ask)
         chip_set.click(pick, chip_set, box, queue=False, api_name=False).then(api_name=False, **ask)
         up.click(rate("up"), [session, comment], [fb_status, comment], queue=False, api_name=False)
-        down.click(
-            rate("down"), [session, comment], [fb_status, comment], queue=False, api_name=False
-        )
+        down.click(rate("down"), [session, comment], [fb_status, comment], queue=False, api_name=False)
         query.submit(search, query, results, queue=False, api_name="search")
     return demo

@@ -112,7 +112,7 @@ a { color: #1d4ed8; }
 .reading-path ol li { margin: 0.2em 0; }
 .by-section, .a-z { columns: 2 20em; }
 .by-section section, .a-z section { break-inside: avoid; }
-form.search { margin: 1em 0; }
+nav.top form.search { display: inline-block; margin: 0 0 0 1.5em; }
 form.search input { font-size: 1em; padding: 0.3em; width: 20em; max-width: 70vw; }
 .error { color: #b91c1c; }
 """

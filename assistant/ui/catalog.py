@@ -31,11 +31,7 @@ class SectionInfo:
 
     @property
     def label(self) -> str:
-        return (
-            f"{self.title} › {self.subtitle}"
-            if self.subtitle and self.subtitle != self.title
-            else self.title
-        )
+        return f"{self.title} › {self.subtitle}" if self.subtitle and self.subtitle != self.title else self.title
 
 
 @dataclass
@@ -50,22 +46,16 @@ class Catalog:
     about_sources: tuple[str, ...] = ()
 
     @classmethod
-    def load(
-        cls, entries: Mapping[str, Entry], sources: Mapping[str, Source], corpus_dir: Path | None
-    ) -> Catalog:
+    def load(cls, entries: Mapping[str, Entry], sources: Mapping[str, Source], corpus_dir: Path | None) -> Catalog:
         sections = _read_sections(corpus_dir / "sections.yaml") if corpus_dir else {}
-        title, body, about_sources = (
-            _read_about(corpus_dir / "about.md") if corpus_dir else ("", "", ())
-        )
+        title, body, about_sources = _read_about(corpus_dir / "about.md") if corpus_dir else ("", "", ())
         return cls(entries, sources, sections, title, body, about_sources)
 
     def section(self, key: str) -> SectionInfo:
         if key in self.sections:
             return self.sections[key]
         top, _, sub = key.partition("/")
-        return SectionInfo(
-            key, top.replace("-", " ").title(), sub.replace("-", " ").title(), 10_000
-        )
+        return SectionInfo(key, top.replace("-", " ").title(), sub.replace("-", " ").title(), 10_000)
 
     def by_section(self) -> list[tuple[SectionInfo, list[Entry]]]:
         """Sections in corpus order (unknown ones last), entries by term inside each."""
@@ -84,11 +74,7 @@ class Catalog:
 
     def linked_sources(self, source_ids: tuple[str, ...]) -> list[Source]:
         """Sources that exist and have an http(s) URL (the only external links we ever render)."""
-        return [
-            self.sources[s]
-            for s in source_ids
-            if s in self.sources and is_web_url(self.sources[s].url)
-        ]
+        return [self.sources[s] for s in source_ids if s in self.sources and is_web_url(self.sources[s].url)]
 
     def reading_path(self, entry_id: str) -> list[Entry]:
         """The entry's prerequisites (transitively), each after its own ones, then the entry.
@@ -109,9 +95,7 @@ class Catalog:
 
         def visit(eid: str) -> None:
             state[eid] = 1
-            for pre in sorted(
-                (p for p in self.entries[eid].prerequisites if p in self.entries), key=key
-            ):
+            for pre in sorted((p for p in self.entries[eid].prerequisites if p in self.entries), key=key):
                 if pre not in state:
                     visit(pre)
             state[eid] = 2
@@ -141,9 +125,7 @@ def _read_sections(path: Path) -> dict[str, SectionInfo]:
         for top, spec in data.items():
             for sub, subtitle in (spec or {}).get("subsections", {}).items():
                 key = f"{top}/{sub}"
-                sections[key] = SectionInfo(
-                    key, str(spec.get("title", top)), str(subtitle), len(sections)
-                )
+                sections[key] = SectionInfo(key, str(spec.get("title", top)), str(subtitle), len(sections))
         return sections
     except (yaml.YAMLError, AttributeError, TypeError, UnicodeDecodeError) as exc:
         log.warning("could not read %s (%s); section keys are shown instead of titles", path, exc)

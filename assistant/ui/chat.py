@@ -117,9 +117,7 @@ class ChatController:
     def examples(self) -> list[str]:
         found = [q for eid, q in EXAMPLES if eid in self.catalog.entries]
         if len(found) < 3:
-            found += [
-                f"What is {e.term}?" for _, group in self.catalog.by_section() for e in group[:1]
-            ]
+            found += [f"What is {e.term}?" for _, group in self.catalog.by_section() for e in group[:1]]
         return found[:4]
 
     def chips(self, session: ChatSession) -> list[str]:

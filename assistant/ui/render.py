@@ -128,11 +128,7 @@ def markdown(source: str, *, heading_offset: int = 1) -> str:
     def flush_list() -> None:
         nonlocal list_kind
         if items:
-            out.append(
-                f"<{list_kind}>"
-                + "".join(f"<li>{inline(i)}</li>" for i in items)
-                + f"</{list_kind}>"
-            )
+            out.append(f"<{list_kind}>" + "".join(f"<li>{inline(i)}</li>" for i in items) + f"</{list_kind}>")
             items.clear()
         list_kind = ""
 
@@ -148,9 +144,7 @@ def markdown(source: str, *, heading_offset: int = 1) -> str:
             while i < len(lines) and not lines[i].strip().startswith(fence):
                 code.append(lines[i])
                 i += 1
-            body = "&#10;".join(
-                text(c) for c in code
-            )  # newlines as entities: output stays one line
+            body = "&#10;".join(text(c) for c in code)  # newlines as entities: output stays one line
             out.append(f"<pre><code>{body}</code></pre>")
         elif not line.strip():
             flush_para()
@@ -182,9 +176,7 @@ def markdown(source: str, *, heading_offset: int = 1) -> str:
 
 
 def cite_link(citation: Citation) -> str:
-    return link(
-        "#" + anchor_id(citation.entry_id), text(f"[{citation.n}]"), cls="cite", title=citation.term
-    )
+    return link("#" + anchor_id(citation.entry_id), text(f"[{citation.n}]"), cls="cite", title=citation.term)
 
 
 def with_citations(answer: str, citations: Iterable[Citation]) -> str:

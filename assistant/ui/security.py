@@ -81,9 +81,7 @@ SECURITY_HEADERS = {
 }
 
 
-def refusal(
-    method: str, path: str, raw_path: str, headers: Headers, body_limit: int
-) -> tuple[int, str] | None:
+def refusal(method: str, path: str, raw_path: str, headers: Headers, body_limit: int) -> tuple[int, str] | None:
     """Why this request is refused (status, message), or None to let it through."""
     raw = raw_path.lower()
     if any(bad in raw for bad in _BAD_RAW) or any(bad in path for bad in ("..", "\\", "\x00")):
@@ -91,10 +89,7 @@ def refusal(
     lowered = path.lower()
     if any(seg.startswith(".") for seg in lowered.split("/") if seg):
         return 404, "not found"
-    if any(
-        lowered == p or lowered.startswith(p + "/") or lowered.startswith(p + "=")
-        for p in BLOCKED_PREFIXES
-    ):
+    if any(lowered == p or lowered.startswith(p + "/") or lowered.startswith(p + "=") for p in BLOCKED_PREFIXES):
         return 404, "not found"
     if method in ("POST", "PUT", "PATCH", "DELETE"):
         origin = headers.get("origin")
@@ -123,18 +118,14 @@ class SecurityMiddleware:
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)
-        raw_path = (scope.get("raw_path") or scope["path"].encode()).decode(
-            "latin-1"
-        )  # the path only
+        raw_path = (scope.get("raw_path") or scope["path"].encode()).decode("latin-1")  # the path only
         refused = refusal(scope["method"], scope["path"], raw_path, headers, self.body_limit)
         if refused is not None:
             await self._plain(send, *refused)
             return
         if scope["method"] == "GET" and scope["path"] in _UNCOMPRESSED_HTML:
             scope = dict(scope)
-            scope["headers"] = [
-                (k, v) for k, v in scope["headers"] if k.lower() != b"accept-encoding"
-            ]
+            scope["headers"] = [(k, v) for k, v in scope["headers"] if k.lower() != b"accept-encoding"]
         held: Message | None = None
         chunks: list[bytes] = []
 

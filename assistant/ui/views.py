@@ -30,9 +30,7 @@ if TYPE_CHECKING:
     from assistant.ui.chat import Turn
 
 
-def _term_link(
-    catalog: Catalog, entry_id: str, label: str | None = None, *, in_page: bool = False
-) -> str:
+def _term_link(catalog: Catalog, entry_id: str, label: str | None = None, *, in_page: bool = False) -> str:
     term = label or (catalog.entries[entry_id].term if entry_id in catalog.entries else entry_id)
     if in_page:
         return link("#" + anchor_id(entry_id), text(term), cls="to-card")
@@ -69,8 +67,7 @@ def _turn(turn: Turn, catalog: Catalog) -> str:
         parts.append(
             tag(
                 "div",
-                tag("span", "Definition", cls="label")
-                + with_citations(f"{turn.instant.text} [{cite.n}]", [cite]),
+                tag("span", "Definition", cls="label") + with_citations(f"{turn.instant.text} [{cite.n}]", [cite]),
                 cls="instant",
             )
         )
@@ -78,9 +75,7 @@ def _turn(turn: Turn, catalog: Catalog) -> str:
     if answer is not None:
         cited_in_panel |= {c.entry_id for c in answer.citations}
         body = with_citations(answer.answer, answer.citations)
-        parts.append(
-            tag("div", body, cls="answer-text" + ("" if answer.covered else " not-covered"))
-        )
+        parts.append(tag("div", body, cls="answer-text" + ("" if answer.covered else " not-covered")))
         if not answer.covered and answer.suggestions:
             items = "".join(
                 tag(
@@ -103,16 +98,11 @@ def _turn(turn: Turn, catalog: Catalog) -> str:
             notes.append("The answer was cut short by the length or time limit.")
         if answer.unsupported:
             notes.append(
-                f"{answer.unsupported} sentence(s) are not supported by a cited entry; "
-                "check them against the sources."
+                f"{answer.unsupported} sentence(s) are not supported by a cited entry; check them against the sources."
             )
         if notes:
             parts.append(tag("p", text(" ".join(notes)), cls="note"))
-        parts.append(
-            tag(
-                "div", '<button type="button" class="copy-answer">Copy answer</button>', cls="tools"
-            )
-        )
+        parts.append(tag("div", '<button type="button" class="copy-answer">Copy answer</button>', cls="tools"))
         if answer.retrieved:
             parts.append(_retrieved(answer.retrieved, catalog, cited_in_panel))
     elif turn.streamed:
@@ -138,11 +128,7 @@ def _turn(turn: Turn, catalog: Catalog) -> str:
 def _retrieved(refs: Sequence[RetrievedRef], catalog: Catalog, in_panel: set[str]) -> str:
     rows = []
     for r in refs:
-        mark = (
-            tag("span", "cited", cls="badge cited")
-            if r.cited
-            else tag("span", "not cited", cls="badge")
-        )
+        mark = tag("span", "cited", cls="badge cited") if r.cited else tag("span", "not cited", cls="badge")
         rows.append(
             tag(
                 "li",
@@ -176,9 +162,7 @@ def panel(turns: Sequence[Turn], catalog: Catalog) -> str:
             if label not in labels.setdefault(c.entry_id, []):
                 labels[c.entry_id].append(label)
     cards = [
-        entry_card(catalog.entries[eid], catalog, ", ".join(ls))
-        for eid, ls in labels.items()
-        if eid in catalog.entries
+        entry_card(catalog.entries[eid], catalog, ", ".join(ls)) for eid, ls in labels.items() if eid in catalog.entries
     ]
     head = tag("h2", "Sources")
     if not cards:
@@ -191,9 +175,7 @@ def panel(turns: Sequence[Turn], catalog: Catalog) -> str:
 
 
 def entry_card(entry: Entry, catalog: Catalog, cited_as: str = "") -> str:
-    meta = text(catalog.section(entry.section).label) + (
-        " · cited as " + text(cited_as) if cited_as else ""
-    )
+    meta = text(catalog.section(entry.section).label) + (" · cited as " + text(cited_as) if cited_as else "")
     parts = [
         tag("h3", text(entry.term)),
         tag("p", meta, cls="meta"),
@@ -221,9 +203,7 @@ def glossary_index(catalog: Catalog) -> str:
     sections = []
     for info, entries in catalog.by_section():
         items = "".join(tag("li", _term_link(catalog, e.id)) for e in entries)
-        sections.append(
-            tag("section", tag("h3", text(info.label)) + tag("ul", items), cls="glossary-section")
-        )
+        sections.append(tag("section", tag("h3", text(info.label)) + tag("ul", items), cls="glossary-section"))
     letters = []
     for letter, entries in catalog.a_to_z():
         items = "".join(tag("li", _term_link(catalog, e.id)) for e in entries)
@@ -270,9 +250,7 @@ def search_results(query: str, hits: Sequence[Hit], catalog: Catalog, error: str
 def about(catalog: Catalog) -> str:
     if not catalog.about_body:
         return tag("p", "This glossary has no About page.", cls="hint")
-    sources = [
-        tag("li", web_link(s.url, s.title)) for s in catalog.linked_sources(catalog.about_sources)
-    ]
+    sources = [tag("li", web_link(s.url, s.title)) for s in catalog.linked_sources(catalog.about_sources)]
     src = tag("h3", "Sources") + tag("ul", "".join(sources)) if sources else ""
     return tag(
         "div",
@@ -284,14 +262,22 @@ def about(catalog: Catalog) -> str:
 # -- standalone pages (/entry/<id>, /glossary) -------------------------------------------------
 
 
-def page(title: str, body: str) -> str:
+def page(title: str, body: str, search: str | None = None) -> str:
+    """A whole page; the search form (our markup, outside <main>) is shown when `search` is given."""
+    form = ""
+    if search is not None:
+        form = (
+            '<form class="search" method="get" action="/glossary"><label>Search the glossary '
+            f'<input type="search" name="q" value="{text(search)}" maxlength="200"></label>'
+            '<button type="submit">Search</button></form>'
+        )
     return (
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{text(title)} · MI Glossary</title>"
         '<link rel="stylesheet" href="/ui/pages.css"></head>'
-        '<body><nav class="top"><a href="/">Chat</a> <a href="/glossary">Glossary</a></nav>'
-        f"<main>{body}</main></body></html>"
+        '<body><nav class="top"><a href="/">Chat</a> <a href="/glossary">Glossary</a>'
+        f"{form}</nav><main>{body}</main></body></html>"
     )
 
 
@@ -313,8 +299,7 @@ def entry_page(entry: Entry, catalog: Catalog) -> str:
             parts.append(
                 tag(
                     "section",
-                    tag("h2", title)
-                    + tag("ul", "".join(tag("li", _term_link(catalog, i)) for i in known)),
+                    tag("h2", title) + tag("ul", "".join(tag("li", _term_link(catalog, i)) for i in known)),
                     cls=cls,
                 )
             )
@@ -346,9 +331,7 @@ def entry_page(entry: Entry, catalog: Catalog) -> str:
         parts.append(
             tag(
                 "section",
-                tag("h2", "Reading path")
-                + tag("p", "Read these first, in this order:", cls="hint")
-                + tag("ol", steps),
+                tag("h2", "Reading path") + tag("p", "Read these first, in this order:", cls="hint") + tag("ol", steps),
                 cls="reading-path",
                 ident="reading-path",
             )
@@ -356,21 +339,9 @@ def entry_page(entry: Entry, catalog: Catalog) -> str:
     return page(entry.term, tag("article", "".join(parts), cls="entry", ident=anchor_id(entry.id)))
 
 
-def glossary_page(
-    catalog: Catalog, query: str = "", hits: Sequence[Hit] = (), error: str = ""
-) -> str:
-    form = (
-        '<form class="search" method="get" action="/glossary"><label>Search the glossary '
-        f'<input type="search" name="q" value="{text(query)}" maxlength="200"></label>'
-        '<button type="submit">Search</button></form>'
-    )
-    return page(
-        "Glossary",
-        tag("h1", "Glossary")
-        + form
-        + search_results(query, hits, catalog, error)
-        + glossary_index(catalog),
-    )
+def glossary_page(catalog: Catalog, query: str = "", hits: Sequence[Hit] = (), error: str = "") -> str:
+    body = tag("h1", "Glossary") + search_results(query, hits, catalog, error) + glossary_index(catalog)
+    return page("Glossary", body, search=query)
 
 
 def not_found_page(entry_id: str) -> str:
