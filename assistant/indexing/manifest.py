@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -51,12 +50,6 @@ class IndexManifest(BaseModel):
         return self.corpus_fingerprint[:12]
 
 
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def seal_manifest_bytes(raw: bytes) -> bytes:

@@ -26,6 +26,7 @@ from pydantic import ValidationError
 from assistant import __version__
 from assistant.chunking import chunk_entry, chunk_source, embed_text
 from assistant.corpus.loader import Corpus
+from assistant.durable import fsync_dir, pid_alive, sha256_file
 from assistant.embedding import Embedder
 from assistant.errors import (
     DataError,
@@ -42,7 +43,6 @@ from assistant.indexing.manifest import (
     IndexManifest,
     seal_manifest,
     seal_ok,
-    sha256_file,
 )
 from assistant.indexing.sparse import SparseIndex, write_sparse
 from assistant.types import Chunk, Entry, Source
@@ -64,13 +64,6 @@ class LoadedIndex:
     sparse: SparseIndex
 
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
 
 def _write_jsonl(path: Path, rows: list) -> None:
     with path.open("w", encoding="utf-8") as fh:
@@ -83,7 +76,7 @@ def _fsync_tree(folder: Path) -> None:
         if path.is_file():
             with path.open("rb+") as fh:
                 os.fsync(fh.fileno())
-    _fsync_dir(folder)
+    fsync_dir(folder)
 
 
 @contextlib.contextmanager
@@ -98,7 +91,7 @@ def _lock(index_path: Path) -> Iterator[None]:
                 pid = int(lock.read_text().strip() or 0)
             except (OSError, ValueError):
                 pid = 0
-            if pid and _alive(pid):
+            if pid and pid_alive(pid):
                 raise IndexLocked(f"another build holds {lock} (pid {pid})", "wait for it to finish") from None
             lock.unlink(missing_ok=True)  # stale lock from a killed build
     else:  # pragma: no cover
@@ -110,15 +103,6 @@ def _lock(index_path: Path) -> Iterator[None]:
     finally:
         lock.unlink(missing_ok=True)
 
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def build_index(
@@ -158,14 +142,14 @@ def build_index(
             if final.exists():
                 final = index_path / f"{name}-{os.getpid()}"
             os.replace(staging, final)
-            _fsync_dir(index_path)
+            fsync_dir(index_path)
             tmp = index_path / f".CURRENT.{os.getpid()}.tmp"
             with tmp.open("w") as fh:
                 fh.write(final.name + "\n")
                 fh.flush()
                 os.fsync(fh.fileno())
             os.replace(tmp, index_path / "CURRENT")
-            _fsync_dir(index_path)
+            fsync_dir(index_path)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise

@@ -25,6 +25,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from assistant.durable import fsync_dir, pid_alive, sha256_file
 from assistant.errors import BackendUnavailable, ModelIntegrityError
 
 Progress = Callable[[int, int], None]
@@ -148,21 +149,12 @@ def _remove_quietly(path: Path) -> None:
         path.unlink()
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
 
 def _clean_stale_stages(dest: Path) -> None:
     """Remove staged files left by killed assemblies of `dest` (their pid is gone)."""
     for stage in dest.parent.glob(f".{dest.name}.*.partial"):
         pid_text = stage.name[len(dest.name) + 2 : -len(".partial")]
-        if pid_text.isdigit() and not _pid_alive(int(pid_text)):
+        if pid_text.isdigit() and not pid_alive(int(pid_text)):
             _remove_quietly(stage)
 
 
@@ -233,7 +225,7 @@ def assemble(
                 f"expected {size:,} bytes, sha256 {sha256[:16]}...",
             )
         stage.replace(dest)  # atomic rename (os.replace)
-        _fsync_dir(dest.parent)
+        fsync_dir(dest.parent, strict=False)
     except OSError as exc:
         _remove_quietly(stage)
         raise _write_error(dest, exc) from exc
@@ -242,19 +234,6 @@ def assemble(
         raise
     return dest
 
-
-def _fsync_dir(folder: Path) -> None:
-    """Persist the rename itself (best effort: not every file system allows it)."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def _write_error(dest: Path, exc: OSError) -> BackendUnavailable:
@@ -302,21 +281,6 @@ def _write_marker(path: Path, sha256: str) -> None:
         # A read-only cache still works; it is just re-hashed on every load.
         _remove_quietly(tmp)
 
-
-def sha256_file(path: Path, progress: Progress | None = None) -> str:
-    """Hex sha256 of a file, reporting progress as bytes are read."""
-    digest = hashlib.sha256()
-    total = path.stat().st_size
-    done = 0
-    buf = bytearray(_CHUNK)
-    view = memoryview(buf)
-    with path.open("rb") as src:
-        while n := src.readinto(buf):
-            digest.update(view[:n])
-            done += n
-            if progress is not None:
-                progress(done, total)
-    return digest.hexdigest()
 
 
 def verify_file(path: Path, model: PinnedModel, progress: Progress | None = None) -> None:

@@ -37,7 +37,8 @@ from assistant.indexing import dense as dense_mod
 from assistant.indexing import sparse as sparse_mod
 from assistant.indexing import store
 from assistant.indexing.dense import DenseIndex, write_dense
-from assistant.indexing.manifest import seal_manifest_bytes, sha256_file
+from assistant.durable import sha256_file
+from assistant.indexing.manifest import seal_manifest_bytes
 from assistant.indexing.store import (
     build_index,
     current_build,
