@@ -39,9 +39,18 @@ def safe_terminal_text(text: str) -> str:
 
 
 def _settings(corpus: Path | None = None, index_dir: Path | None = None, **llm: Any):
+    from pydantic import ValidationError
+
+    from assistant.errors import UsageError
     from assistant.settings import Settings
 
-    s = Settings()
+    try:
+        s = Settings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = "__".join(str(x) for x in first["loc"]).upper()
+        raise UsageError(f"bad setting MI_GLOSSARY_{where}: {first['msg']}",
+                         "fix or unset that environment variable (see the README's configuration table)") from None
     paths = s.paths.model_copy(update={k: v for k, v in {"corpus_dir": corpus, "index_dir": index_dir}.items() if v})
     s = s.model_copy(update={"paths": paths})
     if llm:
@@ -273,7 +282,8 @@ def serve(
     except IndexNotFound:  # first run on a fresh machine: build, then serve
         _console(stderr=True).print(f"no index at {s.index_path} yet: building it first")
         _build(s)
-    run_server(s)
+    _console(stderr=True).print("loading the index and the model ...")
+    run_server(s, on_ready=lambda url: _console().print(f"chat ready at {url}  (Ctrl-C to stop)"))
 
 
 def main() -> None:

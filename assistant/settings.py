@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -93,6 +93,13 @@ class UISettings(_Section):
     feedback_path: Path = Field(Path("evals/feedback.jsonl"), description="Where thumbs up/down are appended.")
 
 
+def _llm_kind(value: object) -> str:
+    """`kind` may be omitted (e.g. only MI_GLOSSARY_LLM__PROFILE set): it then means local."""
+    if isinstance(value, dict):
+        return str(value.get("kind", "local"))
+    return str(getattr(value, "kind", "local"))
+
+
 class Settings(BaseSettings):
     """All settings. Build once (`Settings()`) at the edge and pass down."""
 
@@ -102,7 +109,10 @@ class Settings(BaseSettings):
     embedder: LocalEmbedderSettings = Field(default_factory=LocalEmbedderSettings, description="Embedding back end.")
     chunking: ChunkingSettings = Field(default_factory=ChunkingSettings, description="Chunking of entries.")
     retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings, description="Hybrid retrieval.")
-    llm: Annotated[LocalLLMSettings | OpenAILLMSettings, Field(discriminator="kind")] = Field(
+    llm: Annotated[
+        Annotated[LocalLLMSettings, Tag("local")] | Annotated[OpenAILLMSettings, Tag("openai")],
+        Discriminator(_llm_kind),
+    ] = Field(
         default_factory=LocalLLMSettings, description="Chat-model back end."
     )
     generation: GenerationSettings = Field(default_factory=GenerationSettings, description="Answer generation.")
