@@ -3,7 +3,9 @@
 `evals/thresholds.toml` holds a `[gate]` table (which set, how many questions to answer, which
 LLM profile) and `[retrieval.min]`, `[retrieval.max]`, `[answers.min]`, `[answers.max]` tables
 mapping a metric path (as printed by `eval compare`, without the leading block name) to a
-bound. A path that names no metric is a data error, so a typo cannot silently pass the gate.
+bound. `target_min` / `target_max` tables are goals: checked and printed, never failing, so a
+goal the code does not meet yet stays visible without blocking every merge. A path that names
+no metric is a data error, so a typo cannot silently pass the gate.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ class Bounds(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     min: dict[str, float] = {}
     max: dict[str, float] = {}
+    target_min: dict[str, float] = {}  # reported, never fails the gate (goals not yet met)
+    target_max: dict[str, float] = {}
 
 
 class GateSettings(BaseModel):
@@ -50,6 +54,7 @@ class Check(BaseModel):
     bound: float
     value: float | None
     ok: bool
+    enforced: bool = True
 
 
 def load_gate_config(path: Path) -> GateConfig:
@@ -71,7 +76,13 @@ def check(report: Report, config: GateConfig) -> list[Check]:
     for block in ("retrieval", "answers"):
         bounds: Bounds = getattr(config, block)
         present = getattr(report, block) is not None
-        for op, table in ((">=", bounds.min), ("<=", bounds.max)):
+        tables = (
+            (">=", bounds.min, True),
+            ("<=", bounds.max, True),
+            (">=", bounds.target_min, False),
+            ("<=", bounds.target_max, False),
+        )
+        for op, table, enforced in tables:
             for metric, bound in table.items():
                 key = f"{block}.{metric}"
                 if present and key not in figures:
@@ -82,5 +93,5 @@ def check(report: Report, config: GateConfig) -> list[Check]:
                     )
                 value = figures.get(key)
                 ok = value is not None and (value >= bound if op == ">=" else value <= bound)
-                checks.append(Check(metric=key, op=op, bound=bound, value=value, ok=ok))
+                checks.append(Check(metric=key, op=op, bound=bound, value=value, ok=ok, enforced=enforced))
     return checks

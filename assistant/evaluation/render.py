@@ -44,7 +44,7 @@ KEY_METRICS = (
     ("answers.citation_validity", "citation validity"),
     ("answers.supported_share", "supported sentences"),
 )
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-!|<>~])")
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]!|<>~])")  # inline syntax; no cell starts a line
 
 
 def _fig_png(fig: Figure) -> bytes:

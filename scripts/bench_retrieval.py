@@ -1,0 +1,261 @@
+"""Retrieval benchmark: our hybrid vs BM25 alone vs dense alone vs LangChain's stock FAISS.
+
+    .venv/bin/python scripts/bench_retrieval.py [--set test] [--out evals/reports/bench]
+
+One run, one index, one test split, the same embedder and the same query strings (follow-ups
+rewritten into standalone queries exactly as the answer flow does) for every system. The
+LangChain baseline is `langchain_community.vectorstores.FAISS` built in memory with
+`FAISS.from_texts` over the very texts our index embedded, through an `Embeddings` adapter
+over our embedder, queried through its stock `as_retriever()`; never `load_local` (pickle).
+Its chunk hits are mapped to entries in rank order (first occurrence wins). Ranking metrics
+use in-scope questions only; latency is per query, wall clock, including the query embedding.
+Needs `pip install langchain-community` (the `bench` extra); without it that row is skipped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from assistant.evaluation.dataset import load_cases, resolve_set
+from assistant.evaluation.metrics import latency_scores, ranking_scores
+from assistant.evaluation.report import atomic_write_bytes, atomic_write_text, git_commit
+from assistant.evaluation.runner import RANK_DEPTH, query_for
+from assistant.factory import open_retriever
+from assistant.settings import Settings
+
+LC_CHUNKS = 40  # chunks fetched from the LangChain retriever (= our per-ranker candidates)
+Search = Callable[[str], list[str]]
+
+
+def ours(retriever, mode: str, pin: bool) -> Search:
+    return lambda q: [h.entry_id for h in retriever.search(q, RANK_DEPTH, mode=mode, pin_terms=pin).hits]
+
+
+def pin_named_only(retriever) -> Search:
+    """Proposal, emulated from outside: pin only a term the whole question names (exact/fuzzy).
+
+    Terms merely contained in a longer question are left to fusion instead of being pinned
+    above it; this row shows what that change to `HybridRetriever` would buy.
+    """
+    cutoff = retriever.settings.fuzzy_cutoff
+
+    def search(q: str) -> list[str]:
+        ranked = [h.entry_id for h in retriever.search(q, RANK_DEPTH, pin_terms=False).hits]
+        named = [m.entry_id for m in retriever.resolver.resolve(q, fuzzy_cutoff=cutoff) if m.how in ("exact", "fuzzy")]
+        return (named + [e for e in ranked if e not in named])[:RANK_DEPTH]
+
+    return search
+
+
+def langchain_faiss(retriever) -> tuple[Search, float]:
+    """Stock LangChain FAISS over our chunk texts and embedder: (search, build seconds)."""
+    from langchain_community.vectorstores import FAISS
+    from langchain_core.embeddings import Embeddings
+
+    from assistant.chunking import embed_text
+
+    embedder = retriever.embedder
+
+    class OurEmbeddings(Embeddings):
+        def embed_documents(self, texts: list[str]) -> list[list[float]]:
+            return embedder.embed(texts).tolist()
+
+        def embed_query(self, text: str) -> list[float]:
+            return embedder.embed([text])[0].tolist()
+
+    chunks = retriever.index.chunks
+    t0 = time.perf_counter()
+    store = FAISS.from_texts(
+        [embed_text(c) for c in chunks],
+        OurEmbeddings(),
+        metadatas=[{"entry_ids": list(c.entry_ids)} for c in chunks],
+    )
+    built = time.perf_counter() - t0
+    lc = store.as_retriever(search_kwargs={"k": LC_CHUNKS})
+    known = retriever.index.entries
+
+    def search(q: str) -> list[str]:
+        ranked: list[str] = []
+        for doc in lc.invoke(q):
+            for eid in doc.metadata["entry_ids"]:
+                if eid in known and eid not in ranked:
+                    ranked.append(eid)
+        return ranked[:RANK_DEPTH]
+
+    return search, built
+
+
+def score(
+    ranked: Sequence[list[str]], times: Sequence[float], expected: Sequence[Sequence[str]], kinds: Sequence[str]
+) -> dict:
+    pairs = list(zip(ranked, expected, strict=True))
+    by_kind = {
+        k: ranking_scores([p for p, kk in zip(pairs, kinds, strict=True) if kk == k]).model_dump()
+        for k in sorted(set(kinds))
+    }
+    return {
+        "overall": ranking_scores(pairs).model_dump(),
+        "by_kind": by_kind,
+        "latency_ms": latency_scores(times).model_dump(),
+    }
+
+
+def measure(search: Search, queries: Sequence[str], expected: Sequence[Sequence[str]], kinds: Sequence[str]) -> dict:
+    """One system over all queries."""
+    return measure_all({"one": search}, queries, expected, kinds)["one"]
+
+
+def measure_all(
+    systems: dict[str, Search], queries: Sequence[str], expected: Sequence[Sequence[str]], kinds: Sequence[str]
+) -> dict[str, dict]:
+    """Every system on every query, interleaved (rotating order per query), so background load
+    and cache warmth fall on all systems alike instead of on whichever happened to run first."""
+    names = list(systems)
+    ranked: dict[str, list[list[str]]] = {n: [] for n in names}
+    times: dict[str, list[float]] = {n: [] for n in names}
+    for i, q in enumerate(queries):
+        for name in names[i % len(names) :] + names[: i % len(names)]:
+            t0 = time.perf_counter()
+            ranked[name].append(systems[name](q))
+            times[name].append((time.perf_counter() - t0) * 1e3)
+    return {n: score(ranked[n], times[n], expected, kinds) for n in names}
+
+
+def plot(results: dict[str, dict], path: Path) -> None:
+    import io
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = list(results)
+    metrics = (
+        ("hit_at_1", "hit@1"),
+        ("hit_at_5", "hit@5"),
+        ("mrr_at_10", "MRR@10"),
+        ("recall_at_5", "recall@5"),
+    )
+    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(12, 4), gridspec_kw={"width_ratios": [3, 1.3]})
+    width = 0.8 / len(names)
+    for i, name in enumerate(names):
+        vals = [results[name]["overall"][m] for m, _ in metrics]
+        bars = ax.bar([x + i * width for x in range(len(metrics))], vals, width, label=name)
+        ax.bar_label(bars, fmt="%.3f", fontsize=5, rotation=90, padding=2)
+    ax.set_xticks([x + width * (len(names) - 1) / 2 for x in range(len(metrics))], [lab for _, lab in metrics])
+    ax.set_ylim(0.5, 1.02)
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.08), ncol=3)
+    ax.set_title("Retrieval quality, same test split")
+    p50 = [results[n]["latency_ms"]["p50"] for n in names]
+    p95 = [results[n]["latency_ms"]["p95"] for n in names]
+    xs = range(len(names))
+    ax2.bar([x - 0.2 for x in xs], p50, 0.4, label="p50")
+    ax2.bar([x + 0.2 for x in xs], p95, 0.4, label="p95")
+    ax2.set_xticks(list(xs), names, rotation=30, ha="right", fontsize=7)
+    ax2.set_ylabel("ms per query")
+    ax2.legend(fontsize=7)
+    ax2.set_title("Latency")
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight", metadata={"Software": None})
+    plt.close(fig)
+    atomic_write_bytes(path, buf.getvalue())
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--set", default="test", help="Eval set name in evals/sets or a .jsonl path.")
+    parser.add_argument("--out", type=Path, default=Path("evals/reports/bench"), help="Folder for JSON + PNG.")
+    parser.add_argument("--sets-dir", type=Path, default=Path("evals/sets"))
+    args = parser.parse_args(argv)
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from assistant.errors import GlossaryError
+
+    console = Console(highlight=False, markup=False)
+    settings = Settings()
+    try:
+        retriever = open_retriever(settings)
+        cases = load_cases(resolve_set(args.set, args.sets_dir), known_entries=retriever.index.entries)
+    except GlossaryError as exc:
+        Console(stderr=True).print(f"error: {exc}", markup=False)
+        return exc.exit_code
+    cases = [c for c in cases if not c.must_abstain]
+    queries = [query_for(retriever, c, settings) for c in cases]
+    expected = [c.expected_entries for c in cases]
+    kinds = [c.kind for c in cases]
+    retriever.search("warm up the embedder", RANK_DEPTH)
+
+    systems: dict[str, Search] = {
+        "hybrid (ours)": ours(retriever, "hybrid", True),
+        "hybrid, no term pinning": ours(retriever, "hybrid", False),
+        "hybrid, pin named terms only (proposal)": pin_named_only(retriever),
+        "BM25 alone": ours(retriever, "bm25", False),
+        "dense alone": ours(retriever, "dense", False),
+    }
+    notes = []
+    try:
+        search, built = langchain_faiss(retriever)
+        systems["LangChain FAISS (stock)"] = search
+        notes.append(f"LangChain FAISS built in memory from {len(retriever.index.chunks)} chunks in {built:.1f} s")
+    except ImportError as exc:
+        notes.append(f"LangChain FAISS skipped: {exc} (pip install langchain-community)")
+
+    console.print(f"running {len(systems)} systems on {len(queries)} questions, interleaved", style="dim")
+    results = measure_all(systems, queries, expected, kinds)
+
+    table = Table(
+        title=f"retrieval benchmark: {args.set} split, {len(queries)} in-scope questions, "
+        f"index {retriever.index.manifest.fingerprint}"
+    )
+    for col in ("system", "hit@1", "hit@5", "MRR@10", "recall@5", "p50 ms", "p95 ms"):
+        table.add_column(col, justify="left" if col == "system" else "right")
+    for name, res in results.items():
+        o, lat = res["overall"], res["latency_ms"]
+        table.add_row(
+            name,
+            f"{o['hit_at_1']:.3f}",
+            f"{o['hit_at_5']:.3f}",
+            f"{o['mrr_at_10']:.3f}",
+            f"{o['recall_at_5']:.3f}",
+            f"{lat['p50']:.1f}",
+            f"{lat['p95']:.1f}",
+        )
+    console.print(table)
+    kinds_table = Table(title="hit@5 by kind (recall@5 for multi)")
+    kinds_table.add_column("system")
+    kind_names = sorted(set(kinds))
+    for k in kind_names:
+        kinds_table.add_column(k, justify="right")
+    for name, res in results.items():
+        key = {k: "recall_at_5" if k == "multi" else "hit_at_5" for k in kind_names}
+        kinds_table.add_row(name, *(f"{res['by_kind'][k][key[k]]:.3f}" for k in kind_names))
+    console.print(kinds_table)
+    for note in notes:
+        console.print(note)
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    payload = {
+        "set": args.set,
+        "n_questions": len(queries),
+        "index_fingerprint": retriever.index.manifest.fingerprint,
+        "embedder": retriever.embedder.model_id,
+        "git_commit": git_commit(),
+        "notes": notes,
+        "settings": json.loads(settings.retrieval.model_dump_json()),
+        "results": results,
+    }
+    atomic_write_text(args.out / "bench_retrieval.json", json.dumps(payload, indent=1) + "\n")
+    plot(results, args.out / "bench_retrieval.png")
+    console.print(f"saved {args.out / 'bench_retrieval.json'} and {args.out / 'bench_retrieval.png'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
