@@ -24,7 +24,9 @@ index_app = typer.Typer(help="Build and inspect the search index.", no_args_is_h
 model_app = typer.Typer(help="Prepare the local language model.", no_args_is_help=True)
 app.add_typer(corpus_app, name="corpus")
 app.add_typer(index_app, name="index")
+eval_app = typer.Typer(help="Measure retrieval and answer quality on the question sets.", no_args_is_help=True)
 app.add_typer(model_app, name="model")
+app.add_typer(eval_app, name="eval")
 
 _STATE: dict[str, Any] = {"debug": False}
 _TERM_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
@@ -284,6 +286,66 @@ def serve(
         _build(s)
     _console(stderr=True).print("loading the index and the model ...")
     run_server(s, on_ready=lambda url: _console().print(f"chat ready at {url}  (Ctrl-C to stop)"))
+
+
+def _exit(code: int) -> None:
+    if code:
+        raise typer.Exit(code)
+
+
+@eval_app.command("run")
+@handle_errors
+def eval_run(
+    set_name: Annotated[str, typer.Option("--set", help="Question set: dev or test (evals/sets/NAME.jsonl).")] = "test",
+    retrieval_only: Annotated[bool, typer.Option("--retrieval-only", help="Skip answers.")] = False,
+    sample: Annotated[int | None, typer.Option(help="Evaluate only N questions (stratified).")] = None,
+    answer_sample: Annotated[int | None, typer.Option(help="Retrieve all, answer only N.")] = None,
+    no_llm: Annotated[bool, typer.Option("--no-llm", help="Answers from retrieval only (no model).")] = False,
+    profile: ProfileOpt = None,
+    out: Annotated[Path | None, typer.Option(help="Report folder (default evals/reports/<set>-<utc>).")] = None,
+    compare: Annotated[Path | None, typer.Option(help="A previous report.json to compare with.")] = None,
+) -> None:
+    """Run an eval set; write JSON, Markdown and HTML reports with plots."""
+    from assistant.evaluation import cli as ev
+
+    s = _settings(**({"profile": profile} if profile else {}))
+    _exit(ev.eval_run(s, set_name, retrieval_only=retrieval_only, sample=sample, answer_sample=answer_sample,
+                      out=out, compare_to=compare, use_llm=not no_llm))
+
+
+@eval_app.command("compare")
+@handle_errors
+def eval_compare(
+    a: Annotated[Path, typer.Argument(help="Older report.json (or its folder).")],
+    b: Annotated[Path, typer.Argument(help="Newer report.json (or its folder).")],
+    show_all: Annotated[bool, typer.Option("--all", help="Show unchanged metrics too.")] = False,
+) -> None:
+    """Print metric deltas between two reports."""
+    from assistant.evaluation import cli as ev
+
+    _exit(ev.eval_compare(a, b, show_all=show_all))
+
+
+@eval_app.command("calibrate")
+@handle_errors
+def eval_calibrate(
+    set_name: Annotated[str, typer.Option("--set", help="Set to calibrate on (dev).")] = "dev",
+) -> None:
+    """Sweep the coverage threshold on the dev set and print the best one."""
+    from assistant.evaluation import cli as ev
+
+    _exit(ev.eval_calibrate(_settings(), set_name))
+
+
+@eval_app.command("gate")
+@handle_errors
+def eval_gate(
+    no_llm: Annotated[bool, typer.Option("--no-llm", help="Answer sample from retrieval only.")] = False,
+) -> None:
+    """CI gate: retrieval on the full test split, answers on a sample; bounds in evals/thresholds.toml."""
+    from assistant.evaluation import cli as ev
+
+    _exit(ev.eval_gate(_settings(), use_llm=not no_llm))
 
 
 def main() -> None:

@@ -21,10 +21,8 @@ def open_retriever(settings: Settings, *, embedder: Embedder | None = None, chec
         IndexNotFound, IndexCorrupt, IndexIncompatible, IndexStale, BackendUnavailable.
     """
     from assistant.embedding import make_embedder
-    from assistant.indexing.store import load_index
+    from assistant.indexing.store import current_build, load_index
     from assistant.retrieval.retriever import HybridRetriever
-
-    from assistant.indexing.store import current_build
 
     current_build(settings.index_path)  # no index: fail fast, before loading the model
     embedder = embedder or make_embedder(settings.embedder)

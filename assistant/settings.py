@@ -48,7 +48,7 @@ class RetrievalSettings(_Section):
     sparse_weight: float = Field(1.0, ge=0, description="Weight of the BM25 ranking in fusion.")
     fuzzy_cutoff: int = Field(88, ge=50, le=100, description="rapidfuzz score needed for a typo'd term match.")
     coverage_threshold: float = Field(
-        0.40, description="Best dense cosine below which a question counts as not covered (calibrated on evals)."
+        0.45, description="Best dense cosine below which a question counts as not covered (calibrated on evals)."
     )
     max_query_chars: int = Field(2000, ge=10, description="Longer queries are rejected, never truncated.")
 

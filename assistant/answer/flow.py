@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from assistant.retrieval.retriever import SearchResult
 
 NOT_COVERED = "The glossary does not cover this question."
+CONFIDENT_MARGIN = 0.10
 CUT_SHORT = "(Answer cut short: the time or length limit was reached.)"
 
 
@@ -56,7 +57,7 @@ def answer_stream(assistant: Assistant, question: str, history: Sequence[ChatMes
     past = cap_history(history, gen.history_turns, gen.history_chars)
     retriever = assistant.retriever
     query = standalone_query(q, past, retriever.resolver, assistant.entries)
-    result = retriever.search(query, s.retrieval.k)
+    result = retriever.search(query, s.retrieval.k, terms_from=q if query != q else None)
     t1 = time.perf_counter()
     models = {"embedder": retriever.embedder.model_id}
     if assistant.chat_model is not None:
@@ -122,8 +123,9 @@ def answer_stream(assistant: Assistant, question: str, history: Sequence[ChatMes
     n_tokens_guess = len(raw.split())
     truncated = truncated or (n_tokens_guess >= gen.max_new_tokens * 0.7 and not raw.rstrip().endswith((".", "!", "?")))
     if says_not_in_context(raw):
-        # The question names an entry, or retrieval is confident: the summary is a grounded answer.
-        if named or (result.matches and result.best_dense >= s.retrieval.coverage_threshold):
+        # The question names an entry, or retrieval is clearly confident (small models refuse
+        # paraphrased questions they could answer): the top summary is a grounded answer.
+        if named or result.best_dense >= s.retrieval.coverage_threshold + CONFIDENT_MARGIN:
             yield fallback()
             return
         yield final(answer=NOT_COVERED, covered=False, retrieved=_refs(result), suggestions=_refs(result, limit=3))

@@ -13,22 +13,44 @@ import re
 from dataclasses import dataclass
 
 from rapidfuzz import fuzz, process
+from rapidfuzz.distance import Levenshtein
 
 from assistant.textnorm import fold
 from assistant.types import Entry
 
-_FRAMING = re.compile(
-    r"^(?:(?:so|ok|okay|and|but|hi|hey|please|pls)[, ]+)*"
-    r"(?:what(?:'s|’s|s| is| are| does| do)?|who(?:'s| is| are)?|define|definition of|explain|describe|meaning of|"
-    r"tell me about|tell me what|can you explain|could you explain|give me|eli5|how do(?:es)?|why (?:is|are|do|does))?\b\s*"
-    r"(?:(?:you|me|us)\s+)?(?:by\s+)?(?:(?:a|an|the)\s+)?",
+_LEAD = re.compile(
+    r"^(?:so|ok|okay|and|but|hi|hey|hello|please|pls|um|quick question|question)\b[,:]?\s*"
+    r"|^(?:can|could|would|will) you (?:please )?(?:briefly )?(?:explain|tell me|describe|define|clarify)(?: to me)?\s*"
+    r"|^(?:i (?:want|would like|'d like) to (?:know|understand)|help me understand|i don'?t (?:get|understand))\s*"
+    r"|^(?:what(?:'s|’s|s)?(?: is| are| was| does| do)?(?: meant by| the meaning of)?|who(?:'s| is| are)?|whats|"
+    r"define|definition of|explain|describe|meaning of|tell me about|tell me what|give me|eli5|"
+    r"how (?:does|do|is|are)|why (?:is|are|do|does)|what do (?:you|people|we|they) mean by)\b\s*"
+    r"|^(?:the )?(?:term|concept|idea|notion|word|phrase)(?: of)?\b\s*"
+    r"|^(?:a|an|the)\s+",
     re.I,
 )
-_TRAILING = re.compile(
-    r"\s*(?:mean|means|stand for|refer to|in (?:mech(?:anistic)? ?interp(?:retability)?|mi|transformers?|"
-    r"interpretability|ml|machine learning)|work|do|exactly|actually|again|briefly|please)?\s*[?.!]*\s*$",
+_TRAIL = re.compile(
+    r"\s*[?.!,;:]+$"
+    r"|\s+(?:is|are|means?|stands? for|refers? to|is used for|are used for|used for|for|do|does|work|works|exactly|"
+    r"actually|again|briefly|please|in simple terms|in plain english|for (?:a )?beginners?|"
+    r"in (?:a |the )?(?:mech(?:anistic)? ?interp(?:retability)?|mi|transformers?|interpretability|ml|"
+    r"machine learning|neural networks?|llms?|language models?))$",
     re.I,
 )
+_PAREN = re.compile(r"^(.*?)\s*\(([^()]{1,40})\)\s*$")
+_SPLIT = re.compile(r"\s+(?:vs\.?|versus|and|or|compared to|compared with)\s+|\s*,\s*|\s*/\s*", re.I)
+_BETWEEN = re.compile(r"^(?:the )?differences? between\s+", re.I)
+
+
+def subject_of(query: str) -> str:
+    """Strip question framing. `subject_of("What is an induction head?") == "induction head"`."""
+    text = query.strip()
+    for _ in range(8):
+        before = text
+        text = _TRAIL.sub("", _LEAD.sub("", text, count=1)).strip(" \"'`")
+        if text == before:
+            break
+    return text
 
 
 @dataclass(frozen=True)
@@ -36,14 +58,6 @@ class TermMatch:
     entry_id: str
     key: str
     how: str  # "exact" | "contained" | "fuzzy"
-
-
-def subject_of(query: str) -> str:
-    """Strip question framing. `subject_of("What is an induction head?") == "induction head"`."""
-    text = query.strip()
-    for _ in range(2):
-        text = _TRAILING.sub("", _FRAMING.sub("", text, count=1)).strip(" \"'`")
-    return text
 
 
 class TermResolver:
@@ -67,11 +81,34 @@ class TermResolver:
             if len(key) >= 3:
                 self.specific.add(key)
 
+    def _named(self, subject: str) -> list[TermMatch]:
+        """Exact matches of the whole subject, of 'X (ABBR)' parts, or of every part of 'X vs Y'."""
+        key = fold(subject)
+        if key in self.table:
+            return [TermMatch(self.table[key], key, "exact")]
+        m = _PAREN.match(subject)
+        if m:
+            for part in (m.group(1), m.group(2)):
+                if fold(part) in self.table:
+                    return [TermMatch(self.table[fold(part)], fold(part), "exact")]
+        parts = [p for p in _SPLIT.split(_BETWEEN.sub("", subject)) if p.strip()]
+        if len(parts) >= 2:
+            keys = [fold(_LEAD.sub("", p.strip())) for p in parts]
+            if all(k in self.table for k in keys):
+                out: list[TermMatch] = []
+                for k in keys:
+                    if all(x.entry_id != self.table[k] for x in out):
+                        out.append(TermMatch(self.table[k], k, "exact"))
+                return out
+        return []
+
     def resolve(self, query: str, *, fuzzy_cutoff: int = 88) -> list[TermMatch]:
         """Matches in order of appearance; the exact subject match first."""
-        subject = fold(subject_of(query))
-        if subject in self.table:
-            return [TermMatch(self.table[subject], subject, "exact")]
+        raw_subject = subject_of(query)
+        named = self._named(raw_subject)
+        if named:
+            return named
+        subject = fold(raw_subject)
         folded = f" {fold(query)} "
         found: list[tuple[int, TermMatch]] = []
         taken: list[tuple[int, int]] = []
@@ -90,6 +127,7 @@ class TermResolver:
             return [m for _, m in sorted(found, key=lambda x: x[0])]
         if 4 <= len(subject) <= 60 and len(subject.split()) <= 6:
             best = process.extractOne(subject, self._keys, scorer=fuzz.ratio, score_cutoff=fuzzy_cutoff)
-            if best:
+            # a typo, not a different phrase: at most 2 edits (1 for short keys)
+            if best and Levenshtein.distance(subject, best[0]) <= (1 if len(best[0]) <= 6 else 2):
                 return [TermMatch(self.table[best[0]], best[0], "fuzzy")]
         return []

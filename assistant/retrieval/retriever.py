@@ -40,9 +40,11 @@ class HybridRetriever:
         self.resolver = TermResolver(index.entries)
         self._urls = {eid: self._first_url(eid) for eid in index.entries}
         self._lead: dict[str, Chunk] = {}
-        for chunk in index.chunks:
-            if chunk.kind == "entry":
-                self._lead.setdefault(chunk.doc_id, chunk)
+        self._lead_row: dict[str, int] = {}
+        for row, chunk in enumerate(index.chunks):
+            if chunk.kind == "entry" and chunk.doc_id not in self._lead:
+                self._lead[chunk.doc_id] = chunk
+                self._lead_row[chunk.doc_id] = row
 
     def _first_url(self, entry_id: str) -> str:
         for sid in self.index.entries[entry_id].sources:
@@ -53,8 +55,13 @@ class HybridRetriever:
     def url(self, entry_id: str) -> str:
         return self._urls.get(entry_id, "")
 
-    def search(self, query: str, k: int | None = None, *, mode: Mode = "hybrid", pin_terms: bool = True) -> SearchResult:
+    def search(self, query: str, k: int | None = None, *, mode: Mode = "hybrid", pin_terms: bool = True,
+               terms_from: str | None = None) -> SearchResult:
         """Rank entries for `query`.
+
+        Entries the question names (exact or typo-tolerant match of its subject) are pinned first;
+        terms merely contained in a longer question join the fusion as one more ranked list.
+        `terms_from` resolves terms from another text (a follow-up's own words, not the rewrite).
 
         Raises:
             UsageError: the query is empty or too long.
@@ -63,7 +70,11 @@ class HybridRetriever:
         k = k or s.k
         query = normalize_query(query, max_chars=s.max_query_chars)
         t0 = time.perf_counter()
-        matches = self.resolver.resolve(query, fuzzy_cutoff=s.fuzzy_cutoff) if pin_terms else []
+        if pin_terms:
+            matches = self.resolver.resolve(normalize_query(terms_from, max_chars=s.max_query_chars)
+                                            if terms_from else query, fuzzy_cutoff=s.fuzzy_cutoff)
+        else:
+            matches = []
         t1 = time.perf_counter()
         # The dense search runs in every mode: its best cosine is the coverage signal.
         vec = self.embedder.embed([query])[0]
@@ -78,6 +89,11 @@ class HybridRetriever:
         if mode in ("hybrid", "bm25"):
             rankings.append((sparse_rows, s.sparse_weight))
         fused = rrf(rankings, k=s.rrf_k)
+        contained = [m.entry_id for m in matches if m.how == "contained" and m.entry_id in self._lead]
+        if contained:  # a term named inside a longer question: one more vote, not a pin
+            rows = {self._lead_row[e]: e for e in contained}
+            for row, value in rrf([(list(rows), s.sparse_weight)], k=s.rrf_k).items():
+                fused[row] = fused.get(row, 0.0) + value
         hits = self._group(fused, cosine, matches, k)
         t4 = time.perf_counter()
         best = max(dense_scores, default=0.0)
@@ -105,7 +121,7 @@ class HybridRetriever:
         for row, cos in cosine.items():
             for eid in chunks[row].entry_ids:
                 dense_best[eid] = max(dense_best.get(eid, -1.0), cos)
-        pinned = [m.entry_id for m in matches if m.entry_id in self.index.entries]
+        pinned = [m.entry_id for m in matches if m.how != "contained" and m.entry_id in self.index.entries]
         order = pinned + [e for e in sorted(score, key=lambda e: -score[e]) if e not in pinned]
         hits = []
         for rank, eid in enumerate(order[:k], 1):

@@ -94,10 +94,11 @@ def test_named_term_is_ranked_first(retriever, query, entry_id):
     assert not any(h.matched_term for h in hits[1:] if h.entry_id != entry_id)
 
 
-def test_term_inside_a_longer_question_is_pinned(retriever):
-    hits = retriever.search("how do induction heads use K-composition with earlier layers?").hits
-    assert [h.entry_id for h in hits[:2]] == ["induction-head", "k-composition"]
-    assert hits[0].matched_term and hits[1].matched_term
+def test_terms_inside_a_longer_question_vote_but_are_not_pinned(retriever):
+    result = retriever.search("how do induction heads use K-composition with earlier layers?")
+    assert {h.entry_id for h in result.hits[:2]} == {"induction-head", "k-composition"}
+    assert {m.how for m in result.matches} == {"contained"}
+    assert not any(h.matched_term for h in result.hits)  # pins are for questions that NAME a term
 
 
 @pytest.mark.parametrize(
@@ -181,7 +182,7 @@ def test_normalize_query_leaves_no_control_characters(text):
     try:
         out = normalize_query(text, max_chars=2000)
     except UsageError:
-        assert not clean_text(text).strip(" \t\r\f\v\n"), "rejected a query with visible text"
+        assert not clean_text(text).strip(), "rejected a query with visible text"
         return
     assert out and out == out.strip()
     assert not set(out) & _C0_C1, "newlines become spaces, every other control goes"
