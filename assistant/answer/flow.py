@@ -31,7 +31,8 @@ from assistant.types import (
 
 if TYPE_CHECKING:
     from assistant.pipeline import Assistant
-    from assistant.retrieval.retriever import SearchResult
+    from assistant.retrieval.retriever import HybridRetriever, SearchResult
+    from assistant.settings import Settings
 
 NOT_COVERED = "The glossary does not cover this question."
 CONFIDENT_MARGIN = 0.10
@@ -49,15 +50,30 @@ def safe_summary(summary: str) -> str:
     return clean_output(sanitize_passage(summary)[0])
 
 
+def retrieve(retriever: HybridRetriever, question: str, history: Sequence[ChatMessage], settings: Settings,
+             k: int | None = None) -> tuple[str, str, SearchResult]:
+    """The retrieval step of an answer (also what the evals score): returns (question, query, result).
+
+    Normalises the question, caps history server-side, rewrites a follow-up into a standalone
+    query, and pins only the terms the question itself names.
+
+    Raises:
+        UsageError: empty or over-long question.
+    """
+    gen = settings.generation
+    q = normalize_query(question, max_chars=settings.retrieval.max_query_chars)
+    past = cap_history(history, gen.history_turns, gen.history_chars)
+    query = standalone_query(q, past, retriever.resolver, retriever.index.entries)
+    result = retriever.search(query, k or settings.retrieval.k, terms_from=q if query != q else None)
+    return q, query, result
+
+
 def answer_stream(assistant: Assistant, question: str, history: Sequence[ChatMessage] = ()) -> Iterator[AnswerEvent]:
     s = assistant.settings
     gen = s.generation
     t0 = time.perf_counter()
-    q = normalize_query(question, max_chars=s.retrieval.max_query_chars)
-    past = cap_history(history, gen.history_turns, gen.history_chars)
     retriever = assistant.retriever
-    query = standalone_query(q, past, retriever.resolver, assistant.entries)
-    result = retriever.search(query, s.retrieval.k, terms_from=q if query != q else None)
+    q, query, result = retrieve(retriever, question, history, s)
     t1 = time.perf_counter()
     models = {"embedder": retriever.embedder.model_id}
     if assistant.chat_model is not None:

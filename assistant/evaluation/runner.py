@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from pydantic import BaseModel, ConfigDict
 
 from assistant.answer.coverage import is_covered
-from assistant.answer.followup import cap_history, standalone_query
+from assistant.answer.flow import retrieve
 from assistant.errors import BackendUnavailable, GlossaryError, UsageError
 from assistant.evaluation.answer_metrics import AnswerRecord, score_answer
 from assistant.evaluation.dataset import EvalCase
@@ -31,7 +31,6 @@ from assistant.evaluation.metrics import (
     ranking_scores,
     recall_at_k,
 )
-from assistant.textnorm import normalize_query
 from assistant.types import Answer, ChatMessage, DeltaEvent, FinalEvent
 
 if TYPE_CHECKING:
@@ -112,10 +111,7 @@ def query_for(retriever: HybridRetriever, case: EvalCase, settings: Settings) ->
     Raises:
         UsageError: the question is empty or too long.
     """
-    gen = settings.generation
-    q = normalize_query(case.question, max_chars=settings.retrieval.max_query_chars)
-    past = cap_history(_history(case), gen.history_turns, gen.history_chars)
-    return standalone_query(q, past, retriever.resolver, retriever.index.entries)
+    return retrieve(retriever, case.question, _history(case), settings)[1]
 
 
 def retrieve_case(
@@ -125,8 +121,7 @@ def retrieve_case(
     rs = settings.retrieval
     t0 = time.perf_counter()
     try:
-        query = query_for(retriever, case, settings)
-        result = retriever.search(query, max(RANK_DEPTH, rs.k))
+        _, query, result = retrieve(retriever, case.question, _history(case), settings, k=max(RANK_DEPTH, rs.k))
     except UsageError as exc:  # an over-long or empty question is refused: counts as abstaining
         latency = (time.perf_counter() - t0) * 1e3
         record = RetrievalRecord(
