@@ -6,6 +6,7 @@ so a paper linked by ten entries cannot crowd out the entries' own text.
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Literal
@@ -19,6 +20,21 @@ from assistant.textnorm import normalize_query
 from assistant.types import Chunk, Hit
 
 Mode = Literal["hybrid", "dense", "bm25"]
+_WORDS = re.compile(r"[a-z0-9]+")
+_STOP = frozenset("""what is are the a an of to in on for and or how does do why which who when where can could would
+should i you we it its this that with from by as be been use used using about between difference explain define tell
+me work works mean means""".split())
+
+
+def _vocabulary(index: LoadedIndex) -> frozenset[str]:
+    """Every word the glossary uses (entries and source summaries), casefolded."""
+    words: set[str] = set()
+    for e in index.entries.values():
+        for text in (e.term, " ".join(e.aliases), e.summary, e.body):
+            words.update(_WORDS.findall(text.casefold()))
+    for src in index.sources.values():
+        words.update(_WORDS.findall(f"{src.title} {src.body}".casefold()))
+    return frozenset(words)
 SOURCE_WEIGHT = 0.5
 PIN_BONUS = 1.0
 
@@ -30,6 +46,7 @@ class SearchResult:
     matches: list[TermMatch]
     best_dense: float  # best cosine of any chunk: the coverage signal
     timings: dict[str, float] = field(default_factory=dict)
+    unknown_words: list[str] = field(default_factory=list)  # query words the glossary never uses
 
 
 class HybridRetriever:
@@ -38,6 +55,7 @@ class HybridRetriever:
         self.embedder = embedder
         self.settings = settings or RetrievalSettings()
         self.resolver = TermResolver(index.entries)
+        self.vocabulary = _vocabulary(index)
         self._urls = {eid: self._first_url(eid) for eid in index.entries}
         self._lead: dict[str, Chunk] = {}
         self._lead_row: dict[str, int] = {}
@@ -99,7 +117,9 @@ class HybridRetriever:
         best = max(dense_scores, default=0.0)
         timings = {"resolve_ms": (t1 - t0) * 1e3, "dense_ms": (t2 - t1) * 1e3,
                    "bm25_ms": (t3 - t2) * 1e3, "fuse_ms": (t4 - t3) * 1e3}
-        return SearchResult(query, hits, matches, best, timings)
+        unknown = [w for w in _WORDS.findall(query.casefold()) if w not in _STOP and len(w) > 2
+                   and w not in self.vocabulary]
+        return SearchResult(query, hits, matches, best, timings, unknown)
 
     def _group(self, fused: dict[int, float], cosine: dict[int, float], matches: list[TermMatch], k: int) -> list[Hit]:
         chunks = self.index.chunks
