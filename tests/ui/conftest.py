@@ -31,7 +31,6 @@ CHROMIUM_ARGS = [
     "--no-pings",
 ]
 SCREENSHOTS = REPO / "artifacts" / "screenshots"
-README_SHOTS = REPO / "docs" / "screenshots"
 
 INDUCTION_REPLY = (
     "An induction head attends to the token right after an earlier copy of the current token and "
@@ -125,10 +124,9 @@ def scripted(chat_model):
 
 
 def shot(page, name: str, *, readme: bool = False) -> Path:
+    """Save a test artifact. The README's pictures come from scripts/screenshots.py on the full
+    glossary; `readme` only marks the shots that correspond to them."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=False)
-    if readme:
-        README_SHOTS.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(path, README_SHOTS / f"{name}.png")
     return path
