@@ -33,7 +33,7 @@ def main() -> None:
     port = free_port()
     env = {**os.environ, "MI_GLOSSARY_LLM__PROFILE": os.environ.get("MI_GLOSSARY_LLM__PROFILE", "fast"),
            "GRADIO_ANALYTICS_ENABLED": "False"}
-    server = subprocess.Popen([sys.executable, "-m", "assistant.cli", "serve", "--port", str(port)], env=env)
+    server = subprocess.Popen([sys.executable, "-m", "assistant.cli", "serve", "--port", str(port)], env=env)  # noqa: S603
     url = f"http://127.0.0.1:{port}"
     try:
         for _ in range(600):
