@@ -14,7 +14,9 @@ if TYPE_CHECKING:
     from assistant.retrieval.retriever import HybridRetriever
 
 
-def open_retriever(settings: Settings, *, embedder: Embedder | None = None, check_stale: bool = True) -> HybridRetriever:
+def open_retriever(
+    settings: Settings, *, embedder: Embedder | None = None, check_stale: bool = True
+) -> HybridRetriever:
     """Load the current index (verified) and wrap it in a retriever.
 
     Raises:

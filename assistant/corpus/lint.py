@@ -25,8 +25,8 @@ def content_problems(text: str, body: str, body_line: int) -> list[tuple[int, st
         for sentence in sentences(line):
             found = suspicious(sentence)
             if found:
-                problems.append((body_line + n, f"instruction-like or unsafe text '{found[:40]}' (rephrase it: "
-                                                 "no chat tokens, role headers, orders to an AI, links, images or HTML)"))
+                fix = "rephrase it: no chat tokens, role headers, orders to an AI, links, images or HTML"
+                problems.append((body_line + n, f"instruction-like or unsafe text '{found[:40]}' ({fix})"))
     return problems
 
 

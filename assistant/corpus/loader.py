@@ -185,7 +185,8 @@ def _cross_check(entries, sources, sections, problems: _Problems) -> None:
         names.setdefault(fold(front.term), eid)
     for eid, (path, front, _, lines) in entries.items():
         if front.section not in sections:
-            problems.add(path, lines["section"], f"unknown section '{front.section}' (use a key from corpus/sections.yaml)")
+            problems.add(path, lines["section"],
+                         f"unknown section '{front.section}' (use a key from corpus/sections.yaml)")
         if len(front.summary.split()) > lint.SUMMARY_MAX_WORDS:
             problems.add(path, lines["summary"], f"summary over {lint.SUMMARY_MAX_WORDS} words (one plain sentence)")
         for field_name in ("related", "prerequisites"):
@@ -198,14 +199,17 @@ def _cross_check(entries, sources, sections, problems: _Problems) -> None:
             problems.add(path, lines["related"], "fewer than 2 related entries (link what a reader should open next)")
         for ref in front.sources:
             if ref not in sources:
-                problems.add(path, lines["sources"], f"sources: no file corpus/sources/{ref}.md (write it or fix the id)")
+                problems.add(path, lines["sources"],
+                             f"sources: no file corpus/sources/{ref}.md (write it or fix the id)")
         for alias in front.aliases:
             owner = names.get(fold(alias))
             if owner and owner != eid:
-                problems.add(path, lines["aliases"], f"alias '{alias}' is the term of entry '{owner}' (remove the alias)")
-    for sid, (path, front, _, lines) in sources.items():
+                problems.add(path, lines["aliases"],
+                             f"alias '{alias}' is the term of entry '{owner}' (remove the alias)")
+    for path, front, _, lines in sources.values():
         if not front.kind_ok():
-            problems.add(path, lines["kind"], f"unknown source kind '{front.kind}' (use one of: {', '.join(SOURCE_KINDS)})")
+            kinds = ", ".join(SOURCE_KINDS)
+            problems.add(path, lines["kind"], f"unknown source kind '{front.kind}' (use one of: {kinds})")
     if entries and ROOT_ENTRY in entries:
         graph = {eid: set(f.related) | set(f.prerequisites) for eid, (_, f, _, _) in entries.items()}
         unreachable = sorted(set(entries) - _reachable(ROOT_ENTRY, graph))

@@ -141,14 +141,14 @@ def build_index(
             final = index_path / name
             if final.exists():
                 final = index_path / f"{name}-{os.getpid()}"
-            os.replace(staging, final)
+            staging.replace(final)
             fsync_dir(index_path)
             tmp = index_path / f".CURRENT.{os.getpid()}.tmp"
             with tmp.open("w") as fh:
                 fh.write(final.name + "\n")
                 fh.flush()
                 os.fsync(fh.fileno())
-            os.replace(tmp, index_path / "CURRENT")
+            tmp.replace(index_path / "CURRENT")  # the atomic pointer swap
             fsync_dir(index_path)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
@@ -189,7 +189,9 @@ def _build_into(staging, corpus, embedder, count_tokens, max_tokens, progress, b
     norms = np.linalg.norm(vectors, axis=1)
     bad = np.flatnonzero(~np.isfinite(norms) | (np.abs(norms - 1) > 1e-3))
     if bad.size:
-        raise DataError(f"embedding of chunk {chunks[int(bad[0])].chunk_id} is not a finite unit vector", "check the embedder")
+        raise DataError(
+            f"embedding of chunk {chunks[int(bad[0])].chunk_id} is not a finite unit vector", "check the embedder"
+        )
     _write_jsonl(staging / "entries.jsonl", sorted(corpus.entries.values(), key=lambda e: e.id))
     _write_jsonl(staging / "sources.jsonl", sorted(corpus.sources.values(), key=lambda s: s.id))
     _write_jsonl(staging / "chunks.jsonl", chunks)

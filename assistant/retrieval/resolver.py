@@ -77,9 +77,9 @@ class TermResolver:
             return
         self.table[key] = entry_id
         words = key.split()
-        if len(words) >= 2 or re.search(r"[A-Z]{2,}|\d|_", raw) or (is_term and len(key) >= 7):
-            if len(key) >= 3:
-                self.specific.add(key)
+        specific = len(words) >= 2 or re.search(r"[A-Z]{2,}|\d|_", raw) or (is_term and len(key) >= 7)
+        if specific and len(key) >= 3:
+            self.specific.add(key)
 
     def _named(self, subject: str) -> list[TermMatch]:
         """Exact matches of the whole subject, of 'X (ABBR)' parts, or of every part of 'X vs Y'."""

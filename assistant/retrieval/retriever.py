@@ -21,9 +21,7 @@ from assistant.types import Chunk, Hit
 
 Mode = Literal["hybrid", "dense", "bm25"]
 _WORDS = re.compile(r"[a-z0-9]+")
-_STOP = frozenset("""what is are the a an of to in on for and or how does do why which who when where can could would
-should i you we it its this that with from by as be been use used using about between difference explain define tell
-me work works mean means""".split())
+_STOP = frozenset(["what", "is", "are", "the", "a", "an", "of", "to", "in", "on", "for", "and", "or", "how", "does", "do", "why", "which", "who", "when", "where", "can", "could", "would", "should", "i", "you", "we", "it", "its", "this", "that", "with", "from", "by", "as", "be", "been", "use", "used", "using", "about", "between", "difference", "explain", "define", "tell", "me", "work", "works", "mean", "means"])
 
 
 def _vocabulary(index: LoadedIndex) -> frozenset[str]:

@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from assistant.durable import sha256_file
 from assistant.embedding import Embedder
 from assistant.errors import (
     DataError,
@@ -37,7 +38,6 @@ from assistant.indexing import dense as dense_mod
 from assistant.indexing import sparse as sparse_mod
 from assistant.indexing import store
 from assistant.indexing.dense import DenseIndex, write_dense
-from assistant.durable import sha256_file
 from assistant.indexing.manifest import seal_manifest_bytes
 from assistant.indexing.store import (
     build_index,
