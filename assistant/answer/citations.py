@@ -1,9 +1,12 @@
 """Citations are code, not trust: tie each answer sentence to the retrieved entry supporting it.
 
 Support of a sentence by an entry = 0.6 * cosine(sentence, entry passage) + 0.4 * share of the
-sentence's content words found in the passage. A marker the model wrote is kept only when it
+sentence's content words found in the passage. A sentence that asserts a number, a name such as
+GPT-4 or an acronym that no retrieved entry contains, or a word the glossary never uses, has no
+support whatever its similarity: small models fill gaps with plausible inventions. A marker the model wrote is kept only when it
 names a retrieved entry whose support clears the bar; otherwise the best-supporting entry is
-cited, or the sentence is flagged unsupported. Numbers are per entry and assigned by first use.
+cited, or the sentence is flagged unsupported and left out of the answer text (it stays in
+`sentences`, uncited). Numbers are per entry and assigned by first use.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ _STOP = set(["a", "an", "the", "of", "to", "in", "on", "for", "and", "or", "but"
 
 @dataclass
 class Attribution:
-    text: str  # answer with our markers
+    text: str  # the supported sentences, each with our marker
     sentences: list[SentenceSupport]
     cited: list[tuple[int, str]]  # (n, entry_id) in order of first use
     unsupported: int
@@ -49,7 +52,20 @@ def _with_marker(sentence: str, n: int) -> str:
     return f"{sentence} [{n}]"
 
 
-def attribute(answer: str, context: list[ContextEntry], embedder: Embedder, *, min_support: float = MIN_SUPPORT) -> Attribution:
+_DISTINCT = re.compile(r"\b(?:[A-Za-z]*\d[\w.-]*|[A-Z]{2,}[a-z]?)\b")
+
+
+def ungrounded(sentence: str, context_text: str, foreign: set[str]) -> list[str]:
+    """Tokens a sentence asserts that no retrieved entry contains: numbers, names like GPT-4 or
+    70B, acronyms, and words the glossary never uses at all (`foreign`, e.g. 'word2vec')."""
+    low = context_text.casefold()
+    out = [t for t in _DISTINCT.findall(sentence) if t.casefold() not in low]
+    out += [w for w in _WORD.findall(sentence.casefold()) if w in foreign]
+    return out
+
+
+def attribute(answer: str, context: list[ContextEntry], embedder: Embedder, *, min_support: float = MIN_SUPPORT,
+              foreign: set[str] | frozenset[str] = frozenset()) -> Attribution:
     raw_sentences = split_sentences(answer)
     if not raw_sentences or not context:
         return Attribution("", [], [], len(raw_sentences), 0)
@@ -62,6 +78,7 @@ def attribute(answer: str, context: list[ContextEntry], embedder: Embedder, *, m
     sent_v, ctx_v = vectors[: len(plain)], vectors[len(plain) :]
     cosine = np.clip(sent_v @ ctx_v.T, 0, 1)
     words = [_content(f"{c.term} {c.text}") for c in context]
+    context_text = " ".join(f"{c.term} {c.text}" for c in context)
     numbering: dict[str, int] = {}
     out_sentences, parts = [], []
     unsupported = dropped = 0
@@ -79,10 +96,11 @@ def attribute(answer: str, context: list[ContextEntry], embedder: Embedder, *, m
         if chosen is None:
             best = int(np.argmax(support))
             chosen = best if support[best] >= min_support else None
-        if chosen is None:
+        if ungrounded(sentence, context_text, set(foreign)):
+            chosen = None  # it states something (a number, a name) the entries do not contain
+        if chosen is None:  # flagged in `sentences`, left out of the answer text
             unsupported += 1
             out_sentences.append(SentenceSupport(text=sentence, citation=None, support=round(max(support), 3)))
-            parts.append(sentence)
             continue
         entry_id = context[chosen].entry_id
         n = numbering.setdefault(entry_id, len(numbering) + 1)

@@ -148,16 +148,23 @@ def answer_stream(assistant: Assistant, question: str, history: Sequence[ChatMes
         return
     text = clean_output(raw)
     kept = [x for x in sentences(text) if not leaks(x, prompt.forbidden)]
-    attribution = attribute(" ".join(kept), prompt.context, retriever.embedder)
+    attribution = attribute(" ".join(kept), prompt.context, retriever.embedder, foreign=set(result.unknown_words))
     t4 = time.perf_counter()
     timings["cite_s"] = round(t4 - t3, 4)
     if not attribution.cited:
-        yield fallback(CUT_SHORT if truncated else "", truncated)
+        if named:  # nothing the model said is grounded, but the question names an entry we have
+            yield fallback(CUT_SHORT if truncated else "", truncated)
+            return
+        yield final(answer=NOT_COVERED, covered=False, retrieved=_refs(result), suggestions=_refs(result, limit=3))
         return
     cited_ids = {eid for _, eid in attribution.cited}
     citations = tuple(Citation(n=n, entry_id=eid, term=assistant.entries[eid].term, url=retriever.url(eid))
                       for n, eid in attribution.cited)
-    answer = attribution.text + (f" {CUT_SHORT}" if truncated else "")
+    answer = attribution.text
+    if attribution.unsupported:
+        answer += f" ({attribution.unsupported} sentence(s) the glossary does not support were left out.)"
+    if truncated:
+        answer += f" {CUT_SHORT}"
     yield final(answer=answer, covered=True, instant=instant, citations=citations,
                 retrieved=_refs(result, cited_ids), sentences=tuple(attribution.sentences),
                 unsupported=attribution.unsupported, truncated=truncated)
