@@ -151,6 +151,8 @@ def answer_stream(assistant: Assistant, question: str, history: Sequence[ChatMes
     attribution = attribute(" ".join(kept), prompt.context, retriever.embedder, foreign=set(result.unknown_words))
     t4 = time.perf_counter()
     timings["cite_s"] = round(t4 - t3, 4)
+    if not named and attribution.cited and says_not_in_context(attribution.text):
+        attribution.cited.clear()  # what survived the checks is the model saying it does not know
     if not attribution.cited:
         if named:  # nothing the model said is grounded, but the question names an entry we have
             yield fallback(CUT_SHORT if truncated else "", truncated)

@@ -68,7 +68,8 @@ def build_prompt(question: str, hits: list[Hit], entries: dict[str, Entry], max_
 
 
 _REFUSALS = ("not in the context", "entries do not", "do not contain", "does not contain", "not provided in",
-             "no information", "cannot answer", "can't answer", "not mentioned", "don't know", "do not know")
+             "no information", "cannot answer", "can't answer", "not mentioned", "don't know", "do not know",
+             "not directly stated", "not stated", "not explicitly", "not specified")
 
 
 def says_not_in_context(text: str) -> bool:
