@@ -120,40 +120,23 @@ def retrieve_case(
     """Retrieve for one case exactly as the answer flow does, and time it."""
     rs = settings.retrieval
     t0 = time.perf_counter()
+    common = {"id": case.id, "kind": case.kind, "section": _section(retriever, case), "question": case.question,
+              "expected": case.expected_entries, "must_abstain": case.must_abstain}
     try:
         _, query, result = retrieve(retriever, case.question, _history(case), settings, k=max(RANK_DEPTH, rs.k))
     except UsageError as exc:  # an over-long or empty question is refused: counts as abstaining
-        latency = (time.perf_counter() - t0) * 1e3
-        record = RetrievalRecord(
-            id=case.id,
-            kind=case.kind,
-            section=_section(retriever, case),
-            question=case.question,
-            query="",
-            expected=case.expected_entries,
-            must_abstain=case.must_abstain,
-            ranked=(),
-            best_dense=0.0,
-            matches=(),
-            covered=False,
-            latency_ms=round(latency, 3),
-            error=str(exc),
-        )
-        return record, None
-    latency = (time.perf_counter() - t0) * 1e3
+        latency = round((time.perf_counter() - t0) * 1e3, 3)
+        return RetrievalRecord(**common, query="", ranked=(), best_dense=0.0, matches=(), covered=False,
+                               latency_ms=latency, error=str(exc)), None
+    latency = round((time.perf_counter() - t0) * 1e3, 3)
     record = RetrievalRecord(
-        id=case.id,
-        kind=case.kind,
-        section=_section(retriever, case),
-        question=case.question,
+        **common,
         query=query,
-        expected=case.expected_entries,
-        must_abstain=case.must_abstain,
         ranked=tuple(h.entry_id for h in result.hits[:RANK_DEPTH]),
         best_dense=round(float(result.best_dense), 6),
         matches=tuple(f"{m.how}:{m.entry_id}" for m in result.matches),
         covered=is_covered(result, rs),
-        latency_ms=round(latency, 3),
+        latency_ms=latency,
     )
     return record, result
 
