@@ -39,15 +39,20 @@ class DataError(GlossaryError):
     exit_code = 3
 
 
-class CorpusError(DataError):
-    """The corpus has problems; `problems` lists every one as `path:line: problem (fix)`."""
+class ProblemListError(DataError):
+    """A file set with problems; `problems` lists every one as `path:line: problem (fix)`."""
+
+    what = "data"
+    fix_all = "fix the lines above"
 
     def __init__(self, problems: list[str]) -> None:
         self.problems = problems
-        super().__init__(
-            f"{len(problems)} corpus problem(s):\n" + "\n".join(problems),
-            "fix them and run `mi-glossary corpus check` again",
-        )
+        super().__init__(f"{len(problems)} {self.what} problem(s):\n" + "\n".join(problems), self.fix_all)
+
+
+class CorpusError(ProblemListError):
+    what = "corpus"
+    fix_all = "fix them and run `mi-glossary corpus check` again"
 
 
 class IndexNotFound(DataError):

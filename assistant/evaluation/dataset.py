@@ -17,22 +17,18 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from assistant.errors import DataError
+from assistant.errors import ProblemListError
 
 Kind = Literal["lookup", "paraphrase", "multi", "followup", "out_of_scope", "injection"]
 KINDS: tuple[str, ...] = ("lookup", "paraphrase", "multi", "followup", "out_of_scope", "injection")
 DEV_SHARE = 40  # percent of cases in the dev split (by stable hash); the rest is test
 
 
-class EvalSetError(DataError):
+class EvalSetError(ProblemListError):
     """An eval set is missing or has invalid lines; `problems` lists each as `path:line: ...`."""
 
-    def __init__(self, problems: list[str]) -> None:
-        self.problems = problems
-        super().__init__(
-            f"{len(problems)} eval-set problem(s):\n" + "\n".join(problems),
-            "fix the lines above (see evals/README.md for the format)",
-        )
+    what = "eval-set"
+    fix_all = "fix the lines above (see evals/README.md for the format)"
 
 
 class Turn(BaseModel):
