@@ -48,6 +48,7 @@ from assistant.indexing.store import (
 )
 from assistant.retrieval.retriever import HybridRetriever
 from tests.conftest import FIXTURE_CORPUS, REPO
+from tests.toy_corpus import write_toy_corpus
 
 QUERIES = [
     "What is an induction head?",
@@ -57,7 +58,6 @@ QUERIES = [
     "QK circuit of an attention head",
 ]
 BUILD_CMD = "mi-glossary index build"
-
 
 # ---------------------------------------------------------------- helpers
 
@@ -492,23 +492,9 @@ def test_stale_lock_is_taken_over(index_copy, fixture_corpus, embedder, counter,
 
 def write_tiny_corpus(root: Path) -> Path:
     """A valid three-entry corpus: a full build takes about a second once the model is loaded."""
-    (root / "entries" / "toy").mkdir(parents=True)
-    (root / "sources").mkdir()
-    (root / "sections.yaml").write_text("toy:\n  title: Toy\n  subsections:\n    basics: Basics\n")
-    ids = ["alpha-probe", "beta-lens", "gamma-patch"]
-    for i, eid in enumerate(ids):
-        name = eid.replace("-", " ")
-        body = " ".join(f"The {name} method reads sentence {n} of a toy model and writes score {i}." for n in range(12))
-        (root / "entries" / "toy" / f"{eid}.md").write_text(
-            f"---\nid: {eid}\nterm: {name.title()}\naliases: []\nsection: toy/basics\n"
-            f"summary: A toy method used only by tests.\nrelated: [{', '.join(x for x in ids if x != eid)}]\n"
-            f"sources: [toy-paper]\n---\n## What it is\n{body}\n"
-        )
-    (root / "sources" / "toy-paper.md").write_text(
-        "---\nid: toy-paper\ntitle: A Toy Paper\nauthors: Test Author\nyear: 2024\n"
-        "url: https://example.org/toy\nkind: paper\n---\n" + "This paper describes toy methods for tests. " * 8 + "\n"
-    )
-    return root
+    return write_toy_corpus(root, ["alpha-probe", "beta-lens", "gamma-patch"],
+                            "The {name} method reads sentence {n} of a toy model and writes score {i}.",
+                            "A toy method used only by tests.")
 
 
 _SERVER = textwrap.dedent(

@@ -18,6 +18,7 @@ from assistant.corpus import load_corpus
 from assistant.indexing.store import build_index, load_index
 from assistant.integrations.langchain import GlossaryRetriever
 from assistant.retrieval.retriever import HybridRetriever
+from tests.toy_corpus import write_toy_corpus
 
 METADATA_KEYS = {"entry_id", "term", "section", "url", "score", "rank", "chunk_id"}
 _LOADED: dict[str, HybridRetriever] = {}
@@ -87,23 +88,9 @@ def test_bad_query_surfaces_our_usage_error(retriever):
 
 
 def _tiny_corpus_with_markup(root: Path) -> Path:
-    (root / "entries" / "toy").mkdir(parents=True)
-    (root / "sources").mkdir()
-    (root / "sections.yaml").write_text("toy:\n  title: Toy\n  subsections:\n    basics: Basics\n")
-    ids = ["angle-probe", "beta-lens", "gamma-patch"]
-    for eid in ids:
-        name = eid.replace("-", " ")
-        body = " ".join(f"When a < b & c > d the {name} keeps sentence {n} as written." for n in range(12))
-        (root / "entries" / "toy" / f"{eid}.md").write_text(
-            f"---\nid: {eid}\nterm: {name.title()}\naliases: []\nsection: toy/basics\n"
-            f"summary: A toy method for which a < b holds.\nrelated: [{', '.join(x for x in ids if x != eid)}]\n"
-            f"sources: [toy-paper]\n---\n## What it is\n{body}\n"
-        )
-    (root / "sources" / "toy-paper.md").write_text(
-        "---\nid: toy-paper\ntitle: A Toy Paper\nauthors: Test Author\nyear: 2024\n"
-        "url: https://example.org/toy\nkind: paper\n---\n" + "This paper describes toy methods for tests. " * 8 + "\n"
-    )
-    return root
+    return write_toy_corpus(root, ["angle-probe", "beta-lens", "gamma-patch"],
+                            "When a < b & c > d the {name} keeps sentence {n} as written.",
+                            "A toy method for which a < b holds.")
 
 
 def test_page_content_is_raw_text_not_html(tmp_path, embedder, counter):
