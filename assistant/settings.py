@@ -46,9 +46,14 @@ class RetrievalSettings(_Section):
     rrf_k: int = Field(60, ge=1, description="Reciprocal-rank-fusion constant.")
     dense_weight: float = Field(1.0, ge=0, description="Weight of the dense ranking in fusion.")
     sparse_weight: float = Field(1.0, ge=0, description="Weight of the BM25 ranking in fusion.")
+    summary_weight: float = Field(1.0, ge=0, description="Weight of the entry-summary ranking in fusion.")
     fuzzy_cutoff: int = Field(88, ge=50, le=100, description="rapidfuzz score needed for a typo'd term match.")
     coverage_threshold: float = Field(
-        0.45, description="Best dense cosine below which a question counts as not covered (calibrated on evals)."
+        0.42, description="Best dense cosine below which a question counts as not covered (calibrated on evals)."
+    )
+    off_topic_margin: float = Field(
+        0.0, description="Not covered when the nearest topic of corpus/out_of_scope.yaml beats the best glossary "
+        "cosine by this much (calibrated on evals)."
     )
     max_query_chars: int = Field(2000, ge=10, description="Longer queries are rejected, never truncated.")
 

@@ -70,11 +70,11 @@ def fold(text: str) -> str:
     text = unicodedata.normalize("NFKC", text).casefold()
     text = re.sub(r"[\s_\-/]+", " ", text)
     text = re.sub(r"[^\w ]+", "", text).strip()
-    words = [_singular(w) for w in text.split()]
+    words = [singular(w) for w in text.split()]
     return " ".join(words)
 
 
-def _singular(word: str) -> str:
+def singular(word: str) -> str:
     if len(word) <= 3 or word.endswith(("ss", "us", "is")):
         return word
     if word.endswith("ies") and len(word) > 4:

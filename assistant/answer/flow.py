@@ -17,6 +17,7 @@ from assistant.answer.coverage import is_covered
 from assistant.answer.followup import cap_history, standalone_query
 from assistant.answer.guard import clean_output, leaks, sanitize_passage, sentences
 from assistant.answer.prompt import build_prompt, says_not_in_context
+from assistant.retrieval.lexicon import topic_text
 from assistant.textnorm import normalize_query
 from assistant.types import (
     Answer,
@@ -63,8 +64,10 @@ def retrieve(retriever: HybridRetriever, question: str, history: Sequence[ChatMe
     gen = settings.generation
     q = normalize_query(question, max_chars=settings.retrieval.max_query_chars)
     past = cap_history(history, gen.history_turns, gen.history_chars)
-    query = standalone_query(q, past, retriever.resolver, retriever.index.entries)
-    result = retriever.search(query, k or settings.retrieval.k, terms_from=q if query != q else None)
+    # An injected "then append X to your answer" must not steer what gets retrieved.
+    topic = topic_text(q)
+    query = standalone_query(topic, past, retriever.resolver, retriever.index.entries)
+    result = retriever.search(query, k or settings.retrieval.k, terms_from=topic if query != topic else None)
     return q, query, result
 
 

@@ -2,7 +2,7 @@
 
 History arrives from the client and is capped here (turns and characters). If the new
 question names no glossary term and looks like a follow-up (a pronoun, "and ...", "what about
-...", or very short), the terms resolved from the previous user turns are appended. Cheap and
+...", "is there a ... version", or very short), the terms resolved from the previous user turns are appended. Cheap and
 deterministic; no model call.
 """
 
@@ -16,8 +16,9 @@ from assistant.textnorm import clean_text
 from assistant.types import ChatMessage, Entry
 
 _FOLLOWUP = re.compile(
-    r"^\s*(and|but|also|so|what about|how about|why|how)\b|\b(it|its|it's|they|them|their|this|that|these|those|"
-    r"he|she|one|ones|former|latter|same)\b",
+    r"^\s*(and|but|also|so|what about|how about|why|how|is there|are there|what happens|what if|then)\b"
+    r"|\b(it|its|it's|they|them|their|this|that|these|those|he|she|one|ones|former|latter|same|"
+    r"version|variant|alternative|opposite)\b",
     re.I,
 )
 

@@ -22,7 +22,7 @@ class FrontMatterError(Exception):
         super().__init__(f"{line}: {message}")
 
 
-class _StrictLoader(yaml.SafeLoader):
+class StrictLoader(yaml.SafeLoader):
     def compose_node(self, parent: Node | None, index: object) -> Node:  # type: ignore[override]
         if self.check_event(yaml.AliasEvent):
             event = self.peek_event()
@@ -76,7 +76,7 @@ def parse(text: str) -> Parsed:
     """
     yaml_text, body, body_line = split_front_matter(text)
     try:
-        loader = _StrictLoader(yaml_text)
+        loader = StrictLoader(yaml_text)
         try:
             node = loader.get_single_node()
         finally:
@@ -99,7 +99,7 @@ def parse(text: str) -> Parsed:
             )
         key_lines[key] = key_node.start_mark.line + 2
     try:
-        constructor = _StrictLoader("")
+        constructor = StrictLoader("")
         data = constructor.construct_document(node)
     except yaml.MarkedYAMLError as exc:
         raise _located(exc) from None

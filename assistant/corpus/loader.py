@@ -16,13 +16,15 @@ import yaml
 from pydantic import ValidationError
 
 from assistant.corpus import lint
-from assistant.corpus.frontmatter import FrontMatterError, parse
-from assistant.corpus.schema import SOURCE_KINDS, AboutFront, EntryFront, SourceFront
+from assistant.corpus.frontmatter import FrontMatterError, StrictLoader, parse
+from assistant.corpus.schema import SOURCE_KINDS, AboutFront, EntryFront, OffTopic, OffTopicFile, SourceFront
 from assistant.errors import CorpusError
+from assistant.injection import sentences, suspicious
 from assistant.textnorm import fold
 from assistant.types import Entry, Source
 
 ROOT_ENTRY = "mechanistic-interpretability"
+OFF_TOPICS_FILE = "out_of_scope.yaml"
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,7 @@ class Corpus:
     about_title: str = ""
     about_body: str = ""
     file_hashes: dict[str, str] = field(default_factory=dict)  # relative path -> sha256
+    off_topics: tuple[OffTopic, ...] = ()  # topics the glossary does not cover (out_of_scope.yaml)
 
     @property
     def fingerprint(self) -> str:
@@ -218,6 +221,45 @@ def _cross_check(entries, sources, sections, problems: _Problems) -> None:
             problems.add(path, 1, f"entry not reachable by links from '{ROOT_ENTRY}' (link it from a related entry)")
 
 
+def _load_off_topics(root: Path, problems: _Problems, hashes: dict[str, str], raw_entries) -> tuple[OffTopic, ...]:
+    """corpus/out_of_scope.yaml (optional): topics near the glossary that it does not cover."""
+    path = root / OFF_TOPICS_FILE
+    if not path.is_file():
+        return ()
+    text = _read(path, problems)
+    if text is None:
+        return ()
+    hashes[OFF_TOPICS_FILE] = hashlib.sha256(text.encode()).hexdigest()
+    try:
+        data = yaml.load(text, Loader=StrictLoader)  # noqa: S506 - a SafeLoader that also refuses anchors
+        parsed = OffTopicFile.model_validate(data)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        problems.add(path, (mark.line + 1) if mark else 1, f"YAML error: {exc.problem or exc} (fix the syntax)")
+        return ()
+    except (yaml.YAMLError, ValidationError) as exc:
+        problems.add(path, 1, f"not a list of {{topic, text}} under 'topics': {str(exc).splitlines()[0]} "
+                              "(see the file's header)")
+        return ()
+    terms = {fold(front.term) for _, front, _, _ in raw_entries.values()}
+    terms |= {fold(a) for _, front, _, _ in raw_entries.values() for a in front.aliases}
+    seen: set[str] = set()
+    lines = text.splitlines()
+    for item in parsed.topics:
+        line = next((n for n, s in enumerate(lines, 1) if item.topic in s), 1)
+        key = fold(item.topic)
+        if key in seen:
+            problems.add(path, line, f"duplicate topic '{item.topic}' (keep one)")
+        if key in terms:
+            problems.add(path, line, f"topic '{item.topic}' is a glossary term or alias (remove it from the list)")
+        seen.add(key)
+        for sentence in sentences(item.text):
+            found = suspicious(sentence)
+            if found:
+                problems.add(path, line, f"instruction-like text {found!r} (write a plain description)")
+    return tuple(parsed.topics)
+
+
 def check_corpus(root: Path) -> tuple[Corpus | None, list[str]]:
     """Validate everything under `root`; return the corpus (None if unusable) and all problems."""
     root = Path(root)
@@ -247,6 +289,7 @@ def check_corpus(root: Path) -> tuple[Corpus | None, list[str]]:
         except ValidationError as exc:
             for line, msg in _validation_lines(exc, {}):
                 problems.add(about, line, msg)
+    off_topics = _load_off_topics(root, problems, hashes, raw_entries)
     entries = {
         eid: Entry(**front.model_dump(), body=body, path=str(path.relative_to(root)))
         for eid, (path, front, body, _) in raw_entries.items()
@@ -255,7 +298,7 @@ def check_corpus(root: Path) -> tuple[Corpus | None, list[str]]:
         sid: Source(**front.model_dump(), body=body, path=str(path.relative_to(root)))
         for sid, (path, front, body, _) in raw_sources.items()
     }
-    corpus = Corpus(root, entries, sources, sections, about_title, about_body, hashes)
+    corpus = Corpus(root, entries, sources, sections, about_title, about_body, hashes, off_topics)
     return (corpus if entries else None), problems.lines()
 
 

@@ -68,3 +68,18 @@ class AboutFront(BaseModel):
 
     title: Text
     sources: list[Id] = Field(default_factory=list)
+
+
+class OffTopic(BaseModel):
+    """One topic the glossary does not cover (corpus/out_of_scope.yaml); never shown as an answer."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    topic: Text
+    text: Text
+
+
+class OffTopicFile(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    topics: list[OffTopic]

@@ -1,7 +1,8 @@
 """Build generations of the index and load the current one, crash-safely.
 
 Layout: `index/<name>/CURRENT` names `build-<utc>-<fingerprint>/`, which holds manifest.json,
-entries.jsonl, sources.jsonl, chunks.jsonl, dense.faiss and sparse/. A build writes into a
+entries.jsonl, sources.jsonl, chunks.jsonl, dense.faiss, sparse/, summaries.faiss (one vector per
+entry) and, when corpus/out_of_scope.yaml lists topics, off_topics.{jsonl,faiss}. A build writes into a
 hidden staging folder, fsyncs, verifies by loading it back, renames it into place and only then
 swaps CURRENT with os.replace; the previous build stays. Loading verifies sizes and sha256 of
 every file listed in the manifest before any parser runs. The index is self-contained (entries
@@ -25,7 +26,8 @@ from pydantic import ValidationError
 
 from assistant import __version__
 from assistant.chunking import chunk_entry, chunk_source, embed_text
-from assistant.corpus.loader import Corpus
+from assistant.corpus.loader import OFF_TOPICS_FILE, Corpus
+from assistant.corpus.schema import OffTopic
 from assistant.durable import fsync_dir, pid_alive, sha256_file
 from assistant.embedding import Embedder
 from assistant.errors import (
@@ -62,6 +64,9 @@ class LoadedIndex:
     chunks: list[Chunk]
     dense: DenseIndex
     sparse: SparseIndex
+    off_topics: tuple[OffTopic, ...] = ()
+    off_topic_dense: DenseIndex | None = None  # one vector per off-topic, same embedder
+    summary_dense: DenseIndex | None = None  # one "term: summary" vector per entry, in entries.jsonl order
 
 
 
@@ -186,12 +191,17 @@ def _build_into(staging, corpus, embedder, count_tokens, max_tokens, progress, b
         vectors[start : start + len(batch)] = batch
         if progress:
             progress(min(start + batch_size, len(texts)), len(texts))
-    norms = np.linalg.norm(vectors, axis=1)
-    bad = np.flatnonzero(~np.isfinite(norms) | (np.abs(norms - 1) > 1e-3))
-    if bad.size:
-        raise DataError(
-            f"embedding of chunk {chunks[int(bad[0])].chunk_id} is not a finite unit vector", "check the embedder"
-        )
+    _check_unit(vectors, [f"chunk {c.chunk_id}" for c in chunks])
+    # One short "term: summary" vector per entry: the fair opponent of the short off-topic texts.
+    ordered = sorted(corpus.entries.values(), key=lambda e: e.id)
+    summaries = embedder.embed([f"{e.term}: {e.summary}" for e in ordered])
+    _check_unit(summaries, [f"the summary of {e.id}" for e in ordered])
+    write_dense(summaries, staging / "summaries.faiss")
+    if corpus.off_topics:
+        off = embedder.embed([f"{o.topic}: {o.text}" for o in corpus.off_topics])
+        _check_unit(off, [f"off-topic '{o.topic}'" for o in corpus.off_topics])
+        write_dense(off, staging / "off_topics.faiss")
+        _write_jsonl(staging / "off_topics.jsonl", list(corpus.off_topics))
     _write_jsonl(staging / "entries.jsonl", sorted(corpus.entries.values(), key=lambda e: e.id))
     _write_jsonl(staging / "sources.jsonl", sorted(corpus.sources.values(), key=lambda s: s.id))
     _write_jsonl(staging / "chunks.jsonl", chunks)
@@ -220,6 +230,13 @@ def _build_into(staging, corpus, embedder, count_tokens, max_tokens, progress, b
     )
     (staging / "manifest.json").write_bytes(seal_manifest(manifest))
     _fsync_tree(staging)
+
+
+def _check_unit(vectors: np.ndarray, names: list[str]) -> None:
+    norms = np.linalg.norm(vectors, axis=1)
+    bad = np.flatnonzero(~np.isfinite(norms) | (np.abs(norms - 1) > 1e-3))
+    if bad.size:
+        raise DataError(f"embedding of {names[int(bad[0])]} is not a finite unit vector", "check the embedder")
 
 
 def current_build(index_path: Path) -> Path:
@@ -303,7 +320,20 @@ def load_build(build: Path, *, expected_embedder: str | None = None) -> LoadedIn
             f"dense {dense.ntotal}, sparse {sparse.ntotal}",
             BUILD_CMD,
         )
-    return LoadedIndex(build, manifest, entries, sources, chunks, dense, sparse)
+    summaries = None
+    if "summaries.faiss" in manifest.files:
+        summaries = DenseIndex(build / "summaries.faiss", manifest.dim)
+        if summaries.ntotal != len(entries):
+            raise IndexCorrupt(f"summary counts disagree: entries {len(entries)}, faiss {summaries.ntotal}", BUILD_CMD)
+    off_topics: tuple[OffTopic, ...] = ()
+    off_dense = None
+    if "off_topics.faiss" in manifest.files:
+        off_topics = tuple(_read_jsonl(build / "off_topics.jsonl", OffTopic))
+        off_dense = DenseIndex(build / "off_topics.faiss", manifest.dim)
+        if off_dense.ntotal != len(off_topics):
+            raise IndexCorrupt(f"off-topic counts disagree: jsonl {len(off_topics)}, faiss {off_dense.ntotal}",
+                               BUILD_CMD)
+    return LoadedIndex(build, manifest, entries, sources, chunks, dense, sparse, off_topics, off_dense, summaries)
 
 
 def corpus_changes(manifest: IndexManifest, corpus_root: Path) -> list[str]:
@@ -312,7 +342,8 @@ def corpus_changes(manifest: IndexManifest, corpus_root: Path) -> list[str]:
 
     root = Path(corpus_root)
     now: dict[str, str] = {}
-    for path in [*root.glob("entries/**/*.md"), *root.glob("sources/*.md"), root / "about.md"]:
+    for path in [*root.glob("entries/**/*.md"), *root.glob("sources/*.md"), root / "about.md",
+                 root / OFF_TOPICS_FILE]:
         if path.is_file():
             text = path.read_bytes().decode("utf-8", "replace").removeprefix("\ufeff").replace("\r\n", "\n")
             now[str(path.relative_to(root))] = hashlib.sha256(text.encode()).hexdigest()

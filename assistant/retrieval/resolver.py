@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import Levenshtein
 
+from assistant.retrieval.lexicon import zipf
 from assistant.textnorm import fold
 from assistant.types import Entry
 
@@ -37,9 +38,21 @@ _TRAIL = re.compile(
     r"machine learning|neural networks?|llms?|language models?))$",
     re.I,
 )
+COMMON_ZIPF = 3.8  # an acronym spelled like a common word is only matched in capitals
 _PAREN = re.compile(r"^(.*?)\s*\(([^()]{1,40})\)\s*$")
 _SPLIT = re.compile(r"\s+(?:vs\.?|versus|and|or|compared to|compared with)\s+|\s*,\s*|\s*/\s*", re.I)
 _BETWEEN = re.compile(r"^(?:the )?differences? between\s+", re.I)
+# "weights of a model", "basis in linear algebra", "Garcon at Anthropic": a term, then where it lives.
+_QUALIFIER = re.compile(r"^(.+?)\s+(?:of|in|at|for|from|inside|within|on)\s+(?:\S+\s*){1,4}$", re.I)
+# Shorthand people write for words the glossary spells out.
+_SHORTHAND = {"interp": "interpretability", "mech": "mechanistic", "attn": "attention", "nn": "neural network",
+              "nns": "neural networks"}
+_SHORTHAND_RE = re.compile(r"\b(" + "|".join(_SHORTHAND) + r")\b", re.I)
+
+
+def expand_shorthand(text: str) -> str:
+    """`expand_shorthand("white box interp") == "white box interpretability"`."""
+    return _SHORTHAND_RE.sub(lambda m: _SHORTHAND[m.group(1).lower()], text)
 
 
 def subject_of(query: str) -> str:
@@ -58,12 +71,18 @@ class TermMatch:
     entry_id: str
     key: str
     how: str  # "exact" | "contained" | "fuzzy"
+    strong: bool = False  # a contained multi-word term or acronym ("attention head", "SAE"): clearly named
 
 
 class TermResolver:
     def __init__(self, entries: dict[str, Entry]) -> None:
         self.table: dict[str, str] = {}
         self.specific: set[str] = set()
+        self.acronyms: set[str] = set()
+        self.cased: dict[str, str] = {}  # acronyms that are also English words: CLIP, not "clip gradients"
+        self.vocabulary = frozenset(
+            w for e in entries.values() for w in re.findall(r"[a-z0-9]+", " ".join(
+                [e.term, *e.aliases, e.summary, e.body]).casefold()))
         for entry in sorted(entries.values(), key=lambda e: e.id):  # terms win over aliases
             self._add(fold(entry.term), entry.id, entry.term, is_term=True)
         for entry in sorted(entries.values(), key=lambda e: e.id):
@@ -80,12 +99,24 @@ class TermResolver:
         specific = len(words) >= 2 or re.search(r"[A-Z]{2,}|\d|_", raw) or (is_term and len(key) >= 7)
         if specific and len(key) >= 3:
             self.specific.add(key)
+        if re.fullmatch(r"[A-Z]{2,}", raw) and zipf(key) >= COMMON_ZIPF:
+            self.cased[key] = raw
+        if re.fullmatch(r"[A-Z][A-Za-z]*[A-Z][A-Za-z0-9-]*|[A-Za-z]+-?\d[\w.-]*", raw):  # SAE, TransformerLens, GPT-2
+            self.acronyms.add(key)
 
     def _named(self, subject: str) -> list[TermMatch]:
-        """Exact matches of the whole subject, of 'X (ABBR)' parts, or of every part of 'X vs Y'."""
-        key = fold(subject)
-        if key in self.table:
-            return [TermMatch(self.table[key], key, "exact")]
+        """Exact matches of the whole subject (shorthand expanded, or without a trailing 'of/in/at
+        ...' qualifier), of 'X (ABBR)' parts, or of every part of 'X vs Y'."""
+        for candidate in dict.fromkeys((subject, expand_shorthand(subject))):
+            key = fold(candidate)
+            if key in self.table:
+                return [TermMatch(self.table[key], key, "exact")]
+            q = _QUALIFIER.match(candidate)
+            # only a qualifier in the glossary's own words ("of a model"), not "of Gemini 1.5 Pro"
+            if q and fold(q.group(1)) in self.table and all(
+                    w in self.vocabulary for w in re.findall(r"[a-z0-9]+", candidate[q.end(1):].casefold())):
+                key = fold(q.group(1))
+                return [TermMatch(self.table[key], key, "exact")]
         m = _PAREN.match(subject)
         if m:
             for part in (m.group(1), m.group(2)):
@@ -114,7 +145,7 @@ class TermResolver:
         taken: list[tuple[int, int]] = []
         for key in self._by_len:
             start = folded.find(f" {key} ")
-            if start < 0:
+            if start < 0 or (key in self.cased and not re.search(rf"\b{self.cased[key]}", query)):
                 continue
             span = (start, start + len(key) + 1)
             if any(a < span[1] and span[0] < b for a, b in taken):
@@ -122,7 +153,8 @@ class TermResolver:
             taken.append(span)
             entry_id = self.table[key]
             if all(m.entry_id != entry_id for _, m in found):
-                found.append((start, TermMatch(entry_id, key, "contained")))
+                strong = len(key.split()) >= 2 or key in self.acronyms
+                found.append((start, TermMatch(entry_id, key, "contained", strong)))
         if found:
             return [m for _, m in sorted(found, key=lambda x: x[0])]
         if 4 <= len(subject) <= 60 and len(subject.split()) <= 6:

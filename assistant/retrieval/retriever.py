@@ -6,7 +6,6 @@ so a paper linked by ten entries cannot crowd out the entries' own text.
 
 from __future__ import annotations
 
-import re
 import time
 from dataclasses import dataclass, field
 from typing import Literal
@@ -14,26 +13,15 @@ from typing import Literal
 from assistant.embedding import Embedder
 from assistant.indexing.store import LoadedIndex
 from assistant.retrieval.fusion import rrf
+from assistant.retrieval.lexicon import Lexicon
 from assistant.retrieval.resolver import TermMatch, TermResolver
 from assistant.settings import RetrievalSettings
 from assistant.textnorm import normalize_query
 from assistant.types import Chunk, Hit
 
 Mode = Literal["hybrid", "dense", "bm25"]
-_WORDS = re.compile(r"[a-z0-9]+")
-_STOP = frozenset(["what", "is", "are", "the", "a", "an", "of", "to", "in", "on", "for", "and", "or", "how", "does", "do", "why", "which", "who", "when", "where", "can", "could", "would", "should", "i", "you", "we", "it", "its", "this", "that", "with", "from", "by", "as", "be", "been", "use", "used", "using", "about", "between", "difference", "explain", "define", "tell", "me", "work", "works", "mean", "means"])
-
-
-def _vocabulary(index: LoadedIndex) -> frozenset[str]:
-    """Every word the glossary uses (entries and source summaries), casefolded."""
-    words: set[str] = set()
-    for e in index.entries.values():
-        for text in (e.term, " ".join(e.aliases), e.summary, e.body):
-            words.update(_WORDS.findall(text.casefold()))
-    for src in index.sources.values():
-        words.update(_WORDS.findall(f"{src.title} {src.body}".casefold()))
-    return frozenset(words)
 SOURCE_WEIGHT = 0.5
+COVERAGE_DEPTH = 5  # the entries whose words count as 'retrieved' for the coverage decision
 PIN_BONUS = 1.0
 
 
@@ -45,6 +33,12 @@ class SearchResult:
     best_dense: float  # best cosine of any chunk: the coverage signal
     timings: dict[str, float] = field(default_factory=dict)
     unknown_words: list[str] = field(default_factory=list)  # query words the glossary never uses
+    foreign_words: list[str] = field(default_factory=list)  # rare topic words the glossary never uses
+    missing_rare: list[str] = field(default_factory=list)  # very rare words no top hit uses
+    followup: bool = False  # the query was rewritten from a follow-up (terms from history appended)
+    off_topic: str = ""  # the nearest topic the glossary does not cover (corpus/out_of_scope.yaml)
+    off_topic_score: float = 0.0  # its cosine with the query
+    summary_best: float = 0.0  # best cosine of any entry's "term: summary" vector
 
 
 class HybridRetriever:
@@ -53,7 +47,7 @@ class HybridRetriever:
         self.embedder = embedder
         self.settings = settings or RetrievalSettings()
         self.resolver = TermResolver(index.entries)
-        self.vocabulary = _vocabulary(index)
+        self.lexicon = Lexicon(index.entries, index.sources)
         self._urls = {eid: self._first_url(eid) for eid in index.entries}
         self._lead: dict[str, Chunk] = {}
         self._lead_row: dict[str, int] = {}
@@ -61,6 +55,8 @@ class HybridRetriever:
             if chunk.kind == "entry" and chunk.doc_id not in self._lead:
                 self._lead[chunk.doc_id] = chunk
                 self._lead_row[chunk.doc_id] = row
+        # summaries.faiss row i is the i-th entry of entries.jsonl; it votes for that entry's lead chunk
+        self._summary_lead = [self._lead_row.get(eid) for eid in index.entries]
 
     def _first_url(self, entry_id: str) -> str:
         for sid in self.index.entries[entry_id].sources:
@@ -96,6 +92,16 @@ class HybridRetriever:
         vec = self.embedder.embed([query])[0]
         dense_rows, dense_scores = self.index.dense.search(vec, s.candidates)
         cosine = dict(zip(dense_rows, dense_scores, strict=True))
+        off_topic, off_score, summary_best = "", 0.0, 0.0
+        if self.index.off_topic_dense is not None:
+            rows, scores = self.index.off_topic_dense.search(vec, 1)
+            if rows:
+                off_topic, off_score = self.index.off_topics[rows[0]].topic, scores[0]
+        summary_rows: list[int] = []
+        if self.index.summary_dense is not None:
+            ids, scores = self.index.summary_dense.search(vec, s.candidates)
+            summary_best = max(scores, default=0.0)
+            summary_rows = [self._summary_lead[i] for i in ids if self._summary_lead[i] is not None]
         t2 = time.perf_counter()
         sparse_rows = self.index.sparse.search(query, s.candidates)[0] if mode in ("hybrid", "bm25") else []
         t3 = time.perf_counter()
@@ -104,20 +110,25 @@ class HybridRetriever:
             rankings.append((dense_rows, s.dense_weight))
         if mode in ("hybrid", "bm25"):
             rankings.append((sparse_rows, s.sparse_weight))
+        if mode == "hybrid" and summary_rows:  # entry summaries: short definitions that paraphrases match
+            rankings.append((summary_rows, s.summary_weight))
         fused = rrf(rankings, k=s.rrf_k)
         contained = [m.entry_id for m in matches if m.how == "contained" and m.entry_id in self._lead]
         if contained:  # a term named inside a longer question: one more vote, not a pin
             rows = {self._lead_row[e]: e for e in contained}
             for row, value in rrf([(list(rows), s.sparse_weight)], k=s.rrf_k).items():
                 fused[row] = fused.get(row, 0.0) + value
-        hits = self._group(fused, cosine, matches, k)
+        hits = self._group(fused, cosine, matches, max(k, COVERAGE_DEPTH))
         t4 = time.perf_counter()
         best = max(dense_scores, default=0.0)
         timings = {"resolve_ms": (t1 - t0) * 1e3, "dense_ms": (t2 - t1) * 1e3,
                    "bm25_ms": (t3 - t2) * 1e3, "fuse_ms": (t4 - t3) * 1e3}
-        unknown = [w for w in _WORDS.findall(query.casefold()) if w not in _STOP and len(w) > 2
-                   and w not in self.vocabulary]
-        return SearchResult(query, hits, matches, best, timings, unknown)
+        lex = self.lexicon
+        return SearchResult(query, hits[:k], matches, best, timings, unknown_words=lex.unknown(query),
+                            foreign_words=lex.foreign(query),
+                            missing_rare=lex.missing_rare(query, [h.entry_id for h in hits[:COVERAGE_DEPTH]]),
+                            followup=terms_from is not None, off_topic=off_topic, off_topic_score=off_score,
+                            summary_best=summary_best)
 
     def _group(self, fused: dict[int, float], cosine: dict[int, float], matches: list[TermMatch], k: int) -> list[Hit]:
         chunks = self.index.chunks

@@ -1,0 +1,126 @@
+"""What the glossary's words say about a question: the lexical half of the coverage decision.
+
+Near-miss questions ("how does word2vec learn embeddings", "why do vanishing gradients happen in
+RNNs") share most of their words with the glossary and embed close to it; what gives them away is
+the one rare, specific word the glossary never explains. Two signals, both cheap:
+
+- *foreign* words: rare in English (wordfreq Zipf frequency below `FOREIGN_ZIPF`), not a word the
+  glossary uses (compared by Snowball stem), and not a one- or two-letter typo of one. Everyday
+  words ("relationship", "weird") never count, however absent from the glossary.
+- *missing rare* words: a very rare word (Zipf below `RARE_ZIPF`) that the glossary does use
+  somewhere, but none of the retrieved entries does ("dropout" asked about, "rnns" retrieved for).
+
+Instruction-like sentences (the same definition the corpus lint and prompt guard use) are left
+out first, so an injected payload's words never decide what the question is about.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from functools import lru_cache
+
+import Stemmer
+from rapidfuzz import process
+from rapidfuzz.distance import Levenshtein
+from wordfreq import zipf_frequency
+
+from assistant.injection import sentences, suspicious
+from assistant.textnorm import singular
+from assistant.types import Entry, Source
+
+FOREIGN_ZIPF = 2.5  # below: a specialist word or name (word2vec 1.1, shapley 2.0, lstm 1.7)
+RARE_ZIPF = 2.0  # below: rare even among specialist words (rnns 1.2, hyperparameter 1.2)
+GENERIC_SHARE = 0.05  # a stem used by this share of entries is the field's vocabulary, not a topic
+WORDS = re.compile(r"[a-z0-9]+")
+STOP = frozenset(
+    "what is are the a an of to in on for and or how does do why which who when where can could would should i you "
+    "we it its this that with from by as be been use used using about between difference explain define tell me "
+    "work works mean means".split()
+)
+_STEMMER = Stemmer.Stemmer("english")
+
+
+@lru_cache(maxsize=65536)
+def stem(word: str) -> str:
+    return _STEMMER.stemWord(singular(word))
+
+
+@lru_cache(maxsize=65536)
+def zipf(word: str) -> float:
+    return zipf_frequency(word, "en")
+
+
+def words(text: str) -> list[str]:
+    return WORDS.findall(text.casefold())
+
+
+def topic_text(query: str) -> str:
+    """The query without its instruction-like sentences (all of it if every sentence is one)."""
+    parts = sentences(query)
+    kept = [s for s in parts if not suspicious(s)]
+    return " ".join(kept) if kept else query
+
+
+def _topic_words(query: str) -> list[str]:
+    from assistant.retrieval.resolver import expand_shorthand  # "interp" is not a rare word
+
+    return content_words(expand_shorthand(topic_text(query)))
+
+
+def content_words(text: str) -> list[str]:
+    """Distinct words that can carry a topic: no stop words, no one- or two-letter tokens, no numbers."""
+    return [w for w in dict.fromkeys(words(text)) if w not in STOP and len(w) > 2 and not w.isdigit()]
+
+
+class Lexicon:
+    """The glossary's vocabulary: raw words, stems, and the stems of each entry."""
+
+    def __init__(self, entries: dict[str, Entry], sources: dict[str, Source]) -> None:
+        self.entry_stems: dict[str, frozenset[str]] = {}
+        raw: set[str] = set()
+        for e in entries.values():
+            ws = words(" ".join([e.term, *e.aliases, e.summary, e.body]))
+            raw.update(ws)
+            self.entry_stems[e.id] = frozenset(stem(w) for w in ws)
+        for src in sources.values():
+            raw.update(words(f"{src.title} {src.body}"))
+        df: dict[str, int] = {}
+        for stems in self.entry_stems.values():
+            for s in stems:
+                df[s] = df.get(s, 0) + 1
+        # the field's own everyday words ("interpretability", "transformer"): never a missing topic
+        self.generic = frozenset(s for s, n in df.items() if n >= max(3, GENERIC_SHARE * len(entries)))
+        self.raw = frozenset(raw)
+        self.stems = frozenset(stem(w) for w in raw)
+        self._by_len: dict[int, list[str]] = {}
+        for w in raw:
+            self._by_len.setdefault(len(w), []).append(w)
+
+    def known(self, word: str) -> bool:
+        return word in self.raw or stem(word) in self.stems
+
+    def typo_of_known(self, word: str) -> bool:
+        """One edit away from a glossary word ("superpositon"; "interpretml" is not "interpreted")."""
+        for n in range(len(word) - 1, len(word) + 2):
+            pool = self._by_len.get(n)
+            if pool and process.extractOne(word, pool, scorer=Levenshtein.distance, score_cutoff=1):
+                return True
+        return False
+
+    def unknown(self, query: str) -> list[str]:
+        """Content words the glossary never uses in exactly this form."""
+        return [w for w in content_words(query) if w not in self.raw]
+
+    def foreign(self, query: str) -> list[str]:
+        """Rare words of the question's topic that the glossary never uses (typos excluded)."""
+        return [w for w in _topic_words(query)
+                if zipf(w) < FOREIGN_ZIPF and not self.known(w) and not self.typo_of_known(w)]
+
+    def missing_rare(self, query: str, entry_ids: Sequence[str]) -> list[str]:
+        """Very rare glossary words of the question that none of `entry_ids` uses."""
+        stems = [self.entry_stems.get(e, frozenset()) for e in entry_ids]
+        return [w for w in _topic_words(query)
+                if zipf(w) < RARE_ZIPF and self.known(w) and stem(w) not in self.generic
+                and not any(stem(w) in s for s in stems)]
+
