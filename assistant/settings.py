@@ -49,7 +49,8 @@ class RetrievalSettings(_Section):
     summary_weight: float = Field(1.0, ge=0, description="Weight of the entry-summary ranking in fusion.")
     fuzzy_cutoff: int = Field(88, ge=50, le=100, description="rapidfuzz score needed for a typo'd term match.")
     coverage_threshold: float = Field(
-        0.42, description="Best dense cosine below which a question counts as not covered (calibrated on evals)."
+        0.42, description="Best cosine (any chunk or entry summary) below which a question that names no term "
+        "counts as not covered (calibrated on evals)."
     )
     off_topic_margin: float = Field(
         0.0, description="Not covered when the nearest topic of corpus/out_of_scope.yaml beats the best glossary "
@@ -126,3 +127,20 @@ class Settings(BaseSettings):
     @property
     def index_path(self) -> Path:
         return self.paths.index_dir / self.paths.index_name
+
+
+def settings_table() -> str:
+    """The README's table of environment variables, made from the fields above (one source)."""
+    rows = ["| variable | default | meaning |", "|---|---|---|"]
+    sections = {name: field for name, field in Settings.model_fields.items()}
+    for name, field in sections.items():
+        model = LocalLLMSettings if name == "llm" else field.default_factory().__class__  # type: ignore[misc]
+        for fname, f in model.model_fields.items():
+            default = f.default_factory() if f.default_factory else f.default  # type: ignore[call-arg]
+            text = str(default)
+            home = str(Path.home())
+            if isinstance(default, Path) and text.startswith(home):
+                text = "~" + text[len(home):]
+            desc = " ".join((f.description or "").split())
+            rows.append(f"| `MI_GLOSSARY_{name.upper()}__{fname.upper()}` | `{text}` | {desc} |")
+    return "\n".join(rows) + "\n"
