@@ -102,7 +102,8 @@ def corpus_check(corpus: CorpusOpt = None) -> None:
         _console(stderr=True).print(f"{len(problems)} problem(s) found")
         raise typer.Exit(3)
     assert found is not None
-    out.print(f"ok: {len(found.entries)} entries, {len(found.sources)} sources, {len(found.sections)} sections")
+    out.print(f"ok: {len(found.entries)} entries, {len(found.sources)} sources, {len(found.sections)} sections, "
+              f"{len(found.off_topics)} off-topics")
 
 
 def _bar(description: str):

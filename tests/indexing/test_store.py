@@ -216,7 +216,8 @@ def test_parser_spy_sees_a_normal_load(index_copy, parser_spy):
     assert {"faiss", "bm25s", "jsonl:chunks.jsonl"} <= set(parser_spy)
 
 
-@pytest.mark.parametrize("rel", ["dense.faiss", "chunks.jsonl", "entries.jsonl", "manifest.json"])
+@pytest.mark.parametrize("rel", ["dense.faiss", "chunks.jsonl", "entries.jsonl", "manifest.json",
+                                 "summaries.faiss", "off_topics.faiss", "off_topics.jsonl"])
 def test_random_byte_flips_are_all_detected(index_copy, rel):
     build = current_build(index_copy)
     path = build / rel
@@ -651,3 +652,14 @@ def _is_zombie(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
     except (FileNotFoundError, IndexError):
         return True
+
+
+def test_off_topic_rows_that_disagree_with_their_vectors_are_corrupt(index_copy):
+    """Behind valid checksums (resealed), a dropped off-topic line is still caught by the count check."""
+    build = current_build(index_copy)
+    path = build / "off_topics.jsonl"
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    path.write_text("".join(lines[:-1]), encoding="utf-8")
+    reseal(build)
+    with pytest.raises(IndexCorrupt, match="off-topic counts disagree"):
+        load_index(index_copy)
