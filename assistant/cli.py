@@ -330,7 +330,8 @@ def eval_compare(
 @eval_app.command("calibrate")
 @handle_errors
 def eval_calibrate(
-    set_name: Annotated[str, typer.Option("--set", help="Set to calibrate on (dev).")] = "dev",
+    set_name: Annotated[str, typer.Option("--set", help="Set(s) to calibrate on; join with + (dev+heldout).")] = (
+        "dev+heldout"),
 ) -> None:
     """Sweep the coverage threshold on the dev set and print the best one."""
     from assistant.evaluation import cli as ev

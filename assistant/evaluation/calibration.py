@@ -1,11 +1,11 @@
 """Calibrate the coverage threshold (best dense cosine below which a question is "not covered").
 
-Sweep thresholds over a dev run, re-deciding coverage for every question with the pipeline's
-own `is_covered` (term matches still count), and pick the threshold that maximises in-scope
-accuracy (answered AND a right entry in the top 5) subject to out-of-scope abstention >= 0.9
-and false refusals <= 0.05. Among thresholds within half a point of the best accuracy, the one
-farthest from both constraint edges wins: the dev set is small, and the held-out questions
-will not sit exactly where the dev ones do.
+Sweep thresholds over a run (by default dev + the held-out set, `mi-glossary eval calibrate`),
+re-deciding coverage for every question with the pipeline's own `is_covered` (every other rule
+still applies), and pick, among thresholds with out-of-scope abstention >= 0.9 and false refusals
+<= 0.05, the one farthest from both constraint edges (ties: higher in-scope accuracy). Maximising
+accuracy instead chose the lowest feasible threshold on dev, where the other rules already
+refuse every out-of-scope question; it then fell short on questions written by other people.
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ if TYPE_CHECKING:
 
 MIN_OOS_ABSTENTION = 0.90
 MAX_FALSE_REFUSAL = 0.05
-ACCURACY_TOLERANCE = 0.005
 
 
 class ThresholdPoint(BaseModel):
@@ -124,9 +123,7 @@ def calibrate(
                 "retrieval itself must separate in-scope from out-of-scope better"
             ),
         )
-    top = max(p.in_scope_accuracy for p in feasible)
-    near = [p for p in feasible if p.in_scope_accuracy >= top - ACCURACY_TOLERANCE]
-    best = max(near, key=lambda p: (_margin(p, min_oos, max_fr), p.in_scope_accuracy))
+    best = max(feasible, key=lambda p: (round(_margin(p, min_oos, max_fr), 3), p.in_scope_accuracy))
     span = (min(p.threshold for p in feasible), max(p.threshold for p in feasible))
     return Calibration(
         **base,

@@ -200,4 +200,4 @@ def test_repo_thresholds_parse():
     config = load_gate_config(REPO / "evals" / "thresholds.toml")
     assert config.retrieval.min["by_kind.lookup.hit_at_5"] == 0.97
     assert config.retrieval.max["abstention.false_refusal"] == 0.05
-    assert config.retrieval.target_min["abstention.oos_abstention"] == 0.90
+    assert config.retrieval.min["abstention.oos_abstention"] == 0.90  # the issue-5 bar is now gated
