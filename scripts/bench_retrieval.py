@@ -7,7 +7,8 @@ rewritten into standalone queries exactly as the answer flow does) for every sys
 LangChain baseline is `langchain_community.vectorstores.FAISS` built in memory with
 `FAISS.from_texts` over the very texts our index embedded, through an `Embeddings` adapter
 over our embedder, queried through its stock `as_retriever()`; never `load_local` (pickle).
-Its chunk hits are mapped to entries in rank order (first occurrence wins). Ranking metrics
+Its chunk hits are mapped to entries in rank order (first occurrence wins). "hybrid (ours)" is
+the shipped retriever (dense + BM25 + entry summaries, named terms pinned). Ranking metrics
 use in-scope questions only; latency is per query, wall clock, including the query embedding.
 Needs `pip install langchain-community` (the `bench` extra); without it that row is skipped.
 """
@@ -26,30 +27,19 @@ from assistant.evaluation.metrics import latency_scores, ranking_scores
 from assistant.evaluation.report import atomic_write_bytes, atomic_write_text, git_commit
 from assistant.evaluation.runner import RANK_DEPTH, query_for
 from assistant.factory import open_retriever
+from assistant.retrieval.lexicon import topic_text
 from assistant.settings import Settings
 
 LC_CHUNKS = 40  # chunks fetched from the LangChain retriever (= our per-ranker candidates)
 Search = Callable[[str], list[str]]
 
 
-def ours(retriever, mode: str, pin: bool) -> Search:
-    return lambda q: [h.entry_id for h in retriever.search(q, RANK_DEPTH, mode=mode, pin_terms=pin).hits]
-
-
-def pin_named_only(retriever) -> Search:
-    """Proposal, emulated from outside: pin only a term the whole question names (exact/fuzzy).
-
-    Terms merely contained in a longer question are left to fusion instead of being pinned
-    above it; this row shows what that change to `HybridRetriever` would buy.
-    """
-    cutoff = retriever.settings.fuzzy_cutoff
-
-    def search(q: str) -> list[str]:
-        ranked = [h.entry_id for h in retriever.search(q, RANK_DEPTH, pin_terms=False).hits]
-        named = [m.entry_id for m in retriever.resolver.resolve(q, fuzzy_cutoff=cutoff) if m.how in ("exact", "fuzzy")]
-        return (named + [e for e in ranked if e not in named])[:RANK_DEPTH]
-
-    return search
+def ours(retriever, mode: str, pin: bool, own: dict[str, str] | None = None) -> Search:
+    """Our retriever in one mode. `own` maps a rewritten follow-up to the user's own words, whose
+    terms are the only ones pinned (exactly what the answer flow does)."""
+    own = own or {}
+    return lambda q: [h.entry_id for h in retriever.search(q, RANK_DEPTH, mode=mode, pin_terms=pin,
+                                                           terms_from=own.get(q)).hits]
 
 
 def langchain_faiss(retriever) -> tuple[Search, float]:
@@ -188,14 +178,14 @@ def main(argv: list[str] | None = None) -> int:
         return exc.exit_code
     cases = [c for c in cases if not c.must_abstain]
     queries = [query_for(retriever, c, settings) for c in cases]
+    own = {q: topic_text(c.question) for q, c in zip(queries, cases, strict=True) if q != topic_text(c.question)}
     expected = [c.expected_entries for c in cases]
     kinds = [c.kind for c in cases]
     retriever.search("warm up the embedder", RANK_DEPTH)
 
     systems: dict[str, Search] = {
-        "hybrid (ours)": ours(retriever, "hybrid", True),
+        "hybrid (ours)": ours(retriever, "hybrid", True, own),
         "hybrid, no term pinning": ours(retriever, "hybrid", False),
-        "hybrid, pin named terms only (proposal)": pin_named_only(retriever),
         "BM25 alone": ours(retriever, "bm25", False),
         "dense alone": ours(retriever, "dense", False),
     }

@@ -22,18 +22,17 @@ QUERIES = ["what is an induction head", "the shared vector every layer reads fro
 EXPECTED = [("induction-head",), ("residual-stream",)]
 
 
-def test_our_modes_and_the_proposal_rank_entries(bench, retriever):
+def test_our_modes_rank_entries(bench, retriever):
     for search in (
         bench.ours(retriever, "hybrid", True),
         bench.ours(retriever, "bm25", False),
         bench.ours(retriever, "dense", False),
-        bench.pin_named_only(retriever),
     ):
         result = bench.measure(search, QUERIES, EXPECTED, ["lookup", "paraphrase"])
         assert result["overall"]["n"] == 2
         assert set(result["by_kind"]) == {"lookup", "paraphrase"}
         assert result["latency_ms"]["n"] == 2
-    assert bench.pin_named_only(retriever)(QUERIES[0])[0] == "induction-head"
+    assert bench.ours(retriever, "hybrid", True)(QUERIES[0])[0] == "induction-head"
 
 
 def test_langchain_faiss_baseline_uses_our_chunks_in_memory(bench, retriever):
