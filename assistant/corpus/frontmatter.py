@@ -22,7 +22,7 @@ class FrontMatterError(Exception):
         super().__init__(f"{line}: {message}")
 
 
-class StrictLoader(yaml.SafeLoader):
+class _StrictLoader(yaml.SafeLoader):
     def compose_node(self, parent: Node | None, index: object) -> Node:  # type: ignore[override]
         if self.check_event(yaml.AliasEvent):
             event = self.peek_event()
@@ -31,6 +31,19 @@ class StrictLoader(yaml.SafeLoader):
         if getattr(event, "anchor", None):
             raise yaml.MarkedYAMLError("YAML anchors are not allowed", event.start_mark)
         return super().compose_node(parent, index)  # type: ignore[arg-type]
+
+
+def load_strict(text: str) -> object:
+    """A whole YAML document with the strict safe loader (no anchors, aliases or Python tags).
+
+    Raises:
+        yaml.YAMLError: any YAML problem (MarkedYAMLError carries the line).
+    """
+    loader = _StrictLoader(text)
+    try:
+        return loader.get_single_data()
+    finally:
+        loader.dispose()
 
 
 def _located(exc: yaml.MarkedYAMLError) -> FrontMatterError:
@@ -76,7 +89,7 @@ def parse(text: str) -> Parsed:
     """
     yaml_text, body, body_line = split_front_matter(text)
     try:
-        loader = StrictLoader(yaml_text)
+        loader = _StrictLoader(yaml_text)
         try:
             node = loader.get_single_node()
         finally:
@@ -99,7 +112,7 @@ def parse(text: str) -> Parsed:
             )
         key_lines[key] = key_node.start_mark.line + 2
     try:
-        constructor = StrictLoader("")
+        constructor = _StrictLoader("")
         data = constructor.construct_document(node)
     except yaml.MarkedYAMLError as exc:
         raise _located(exc) from None

@@ -16,7 +16,7 @@ import yaml
 from pydantic import ValidationError
 
 from assistant.corpus import lint
-from assistant.corpus.frontmatter import FrontMatterError, StrictLoader, parse
+from assistant.corpus.frontmatter import FrontMatterError, load_strict, parse
 from assistant.corpus.schema import SOURCE_KINDS, AboutFront, EntryFront, OffTopic, OffTopicFile, SourceFront
 from assistant.errors import CorpusError
 from assistant.injection import sentences, suspicious
@@ -231,7 +231,7 @@ def _load_off_topics(root: Path, problems: _Problems, hashes: dict[str, str], ra
         return ()
     hashes[OFF_TOPICS_FILE] = hashlib.sha256(text.encode()).hexdigest()
     try:
-        data = yaml.load(text, Loader=StrictLoader)  # noqa: S506 - a SafeLoader that also refuses anchors
+        data = load_strict(text)
         parsed = OffTopicFile.model_validate(data)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
