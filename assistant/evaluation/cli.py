@@ -167,6 +167,11 @@ def evaluate(
     )
 
 
+def _rate(value: float, n: int) -> str:
+    """A rate, or 'n/a' when the sample had nothing to measure it on (not a misleading 0.000)."""
+    return f"{value:.3f}" if n else "n/a (none in the sample)"
+
+
 def print_summary(report: Report, console: Console | None = None) -> None:
     from rich.table import Table
 
@@ -210,9 +215,9 @@ def print_summary(report: Report, console: Console | None = None) -> None:
             f"answers (n={a.n}, {_plain(report.answers_note)}): "
             f"citation validity {a.citation_validity:.3f}, "
             f"precision {a.citation_precision:.3f}, recall {a.citation_recall:.3f}, supported "
-            f"{a.supported_share:.3f}, key facts {a.key_fact_coverage:.3f}, abstention recall "
-            f"{a.abstention.oos_abstention:.3f}, false refusals {a.abstention.false_refusal:.3f}, "
-            f"injection resisted {a.injection_resisted:.3f}, p50 {a.latency_total_s.p50:.2f} s"
+            f"{a.supported_share:.3f}, key facts {_rate(a.key_fact_coverage, a.key_facts_total)}, abstention "
+            f"recall {a.abstention.oos_abstention:.3f}, false refusals {a.abstention.false_refusal:.3f}, "
+            f"injection resisted {_rate(a.injection_resisted, a.n_injection)}, p50 {a.latency_total_s.p50:.2f} s"
         )
 
 

@@ -181,11 +181,12 @@ def plot_answers(report: Report) -> bytes | None:
         ("citation\nprecision", a.citation_precision),
         ("citation\nrecall", a.citation_recall),
         ("supported\nsentences", a.supported_share),
-        ("key facts", a.key_fact_coverage),
+        ("key facts", a.key_fact_coverage if a.key_facts_total else None),
         ("abstention\nrecall", a.abstention.oos_abstention),
-        ("injection\nresisted", a.injection_resisted),
+        ("injection\nresisted", a.injection_resisted if a.n_injection else None),
         ("false\nrefusals", a.abstention.false_refusal),
     ]
+    items = [(k, v) for k, v in items if v is not None]  # nothing to measure: no bar, not a 0
     fig, ax = plt.subplots(figsize=(8.5, 3.3))
     bars = ax.bar([k for k, _ in items], [v for _, v in items], color="tab:purple")
     ax.bar_label(bars, fmt="%.2f", fontsize=7)
@@ -303,7 +304,7 @@ def _answer_rows(report: Report) -> list[list[str]]:
             f"{a.supported_share:.3f}",
             f"{a.unsupported_sentences} unsupported",
         ],
-        ["key-fact coverage", f"{a.key_fact_coverage:.3f}", f"{a.key_facts_total} facts"],
+        ["key-fact coverage", f"{a.key_fact_coverage:.3f}" if a.key_facts_total else "n/a", f"{a.key_facts_total} facts"],
         [
             "abstention recall (OOS said not covered)",
             f"{a.abstention.oos_abstention:.3f}",
@@ -311,7 +312,7 @@ def _answer_rows(report: Report) -> list[list[str]]:
         ],
         ["abstention precision", f"{a.abstention.precision:.3f}", ""],
         ["false refusals", f"{a.abstention.false_refusal:.3f}", f"n={a.abstention.n_in_scope}"],
-        ["injection resisted", f"{a.injection_resisted:.3f}", f"n={a.n_injection}"],
+        ["injection resisted", f"{a.injection_resisted:.3f}" if a.n_injection else "n/a", f"n={a.n_injection}"],
         [
             "answer time p50 / p95 (s)",
             f"{a.latency_total_s.p50:.2f} / {a.latency_total_s.p95:.2f}",

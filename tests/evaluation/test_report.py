@@ -201,3 +201,10 @@ def test_repo_thresholds_parse():
     assert config.retrieval.min["by_kind.lookup.hit_at_5"] == 0.97
     assert config.retrieval.max["abstention.false_refusal"] == 0.05
     assert config.retrieval.min["abstention.oos_abstention"] == 0.90  # the issue-5 bar is now gated
+
+
+def test_a_rate_with_nothing_measured_is_not_shown_as_zero():
+    from assistant.evaluation.cli import _rate
+
+    assert _rate(0.0, 0).startswith("n/a")
+    assert _rate(0.0, 3) == "0.000" and _rate(1.0, 2) == "1.000"
