@@ -53,7 +53,7 @@ class RetrievalSettings(_Section):
         "counts as not covered (calibrated on evals)."
     )
     off_topic_margin: float = Field(
-        0.0, description="Not covered when the nearest topic of corpus/out_of_scope.yaml beats the best glossary "
+        0.02, description="Not covered when the nearest topic of corpus/out_of_scope.yaml beats the best glossary "
         "cosine by this much (calibrated on evals)."
     )
     max_query_chars: int = Field(2000, ge=10, description="Longer queries are rejected, never truncated.")

@@ -3,9 +3,10 @@
 Sweep thresholds over a run (by default dev + the held-out set, `mi-glossary eval calibrate`),
 re-deciding coverage for every question with the pipeline's own `is_covered` (every other rule
 still applies), and pick, among thresholds with out-of-scope abstention >= 0.9 and false refusals
-<= 0.05, the one farthest from both constraint edges (ties: higher in-scope accuracy). Maximising
-accuracy instead chose the lowest feasible threshold on dev, where the other rules already
-refuse every out-of-scope question; it then fell short on questions written by other people.
+<= 0.05, the one with the largest abstention minus false refusals (Youden's J; ties: higher
+in-scope accuracy, then the one nearest the current setting). Maximising accuracy instead chose
+the lowest feasible threshold on dev, where the other rules already refuse every out-of-scope
+question; it then fell short on questions written by other people.
 """
 
 from __future__ import annotations
@@ -123,7 +124,8 @@ def calibrate(
                 "retrieval itself must separate in-scope from out-of-scope better"
             ),
         )
-    best = max(feasible, key=lambda p: (round(_margin(p, min_oos, max_fr), 3), p.in_scope_accuracy))
+    best = max(feasible, key=lambda p: (round(p.oos_abstention - p.false_refusal, 3), p.in_scope_accuracy,
+                                        -abs(p.threshold - settings.coverage_threshold)))
     span = (min(p.threshold for p in feasible), max(p.threshold for p in feasible))
     return Calibration(
         **base,
