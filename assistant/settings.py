@@ -132,13 +132,12 @@ class Settings(BaseSettings):
 def settings_table() -> str:
     """The README's table of environment variables, made from the fields above (one source)."""
     rows = ["| variable | default | meaning |", "|---|---|---|"]
-    sections = {name: field for name, field in Settings.model_fields.items()}
-    for name, field in sections.items():
-        model = LocalLLMSettings if name == "llm" else field.default_factory().__class__  # type: ignore[misc]
+    home = str(Path.home())
+    for name, field in Settings.model_fields.items():
+        model = LocalLLMSettings if name == "llm" else type(field.default_factory())  # type: ignore[misc]
         for fname, f in model.model_fields.items():
             default = f.default_factory() if f.default_factory else f.default  # type: ignore[call-arg]
             text = str(default)
-            home = str(Path.home())
             if isinstance(default, Path) and text.startswith(home):
                 text = "~" + text[len(home):]
             desc = " ".join((f.description or "").split())

@@ -5,7 +5,7 @@ RNNs") share most of their words with the glossary and embed close to it; what g
 the one rare, specific word the glossary never explains. Two signals, both cheap:
 
 - *foreign* words: rare in English (wordfreq Zipf frequency below `FOREIGN_ZIPF`), not a word the
-  glossary uses (compared by Snowball stem), and not a one- or two-letter typo of one. Everyday
+  glossary uses (compared by Snowball stem), and not a one-edit typo of one. Everyday
   words ("relationship", "weird") never count, however absent from the glossary.
 - *missing rare* words: a very rare word (Zipf below `RARE_ZIPF`) that the glossary does use
   somewhere, but none of the retrieved entries does ("dropout" asked about, "rnns" retrieved for).
@@ -39,6 +39,15 @@ STOP = frozenset(
     "work works mean means".split()
 )
 _STEMMER = Stemmer.Stemmer("english")
+# Shorthand people write for words the glossary spells out.
+_SHORTHAND = {"interp": "interpretability", "mech": "mechanistic", "attn": "attention", "nn": "neural network",
+              "nns": "neural networks"}
+_SHORTHAND_RE = re.compile(r"\b(" + "|".join(_SHORTHAND) + r")\b", re.I)
+
+
+def expand_shorthand(text: str) -> str:
+    """`expand_shorthand("white box interp") == "white box interpretability"`."""
+    return _SHORTHAND_RE.sub(lambda m: _SHORTHAND[m.group(1).lower()], text)
 
 
 @lru_cache(maxsize=65536)
@@ -62,10 +71,11 @@ def topic_text(query: str) -> str:
     return " ".join(kept) if kept else query
 
 
-def _topic_words(query: str) -> list[str]:
-    from assistant.retrieval.resolver import expand_shorthand  # "interp" is not a rare word
-
-    return content_words(expand_shorthand(topic_text(query)))
+@lru_cache(maxsize=256)
+def _topic_words(query: str) -> tuple[str, ...]:
+    """Content words of the question's topic, shorthand expanded ("interp" is not a rare word).
+    Cached: one search asks for the foreign and the missing rare words of the same query."""
+    return tuple(content_words(expand_shorthand(topic_text(query))))
 
 
 def content_words(text: str) -> list[str]:
@@ -83,6 +93,7 @@ class Lexicon:
             ws = words(" ".join([e.term, *e.aliases, e.summary, e.body]))
             raw.update(ws)
             self.entry_stems[e.id] = frozenset(stem(w) for w in ws)
+        self.entry_words = frozenset(raw)  # the entries' own words (sources below add to `raw`)
         for src in sources.values():
             raw.update(words(f"{src.title} {src.body}"))
         df: dict[str, int] = {}

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import Levenshtein
 
-from assistant.retrieval.lexicon import zipf
+from assistant.retrieval.lexicon import expand_shorthand, zipf
 from assistant.textnorm import fold
 from assistant.types import Entry
 
@@ -44,15 +44,6 @@ _SPLIT = re.compile(r"\s+(?:vs\.?|versus|and|or|compared to|compared with)\s+|\s
 _BETWEEN = re.compile(r"^(?:the )?differences? between\s+", re.I)
 # "weights of a model", "basis in linear algebra", "Garcon at Anthropic": a term, then where it lives.
 _QUALIFIER = re.compile(r"^(.+?)\s+(?:of|in|at|for|from|inside|within|on)\s+(?:\S+\s*){1,4}$", re.I)
-# Shorthand people write for words the glossary spells out.
-_SHORTHAND = {"interp": "interpretability", "mech": "mechanistic", "attn": "attention", "nn": "neural network",
-              "nns": "neural networks"}
-_SHORTHAND_RE = re.compile(r"\b(" + "|".join(_SHORTHAND) + r")\b", re.I)
-
-
-def expand_shorthand(text: str) -> str:
-    """`expand_shorthand("white box interp") == "white box interpretability"`."""
-    return _SHORTHAND_RE.sub(lambda m: _SHORTHAND[m.group(1).lower()], text)
 
 
 def subject_of(query: str) -> str:
@@ -75,14 +66,13 @@ class TermMatch:
 
 
 class TermResolver:
-    def __init__(self, entries: dict[str, Entry]) -> None:
+    def __init__(self, entries: dict[str, Entry], vocabulary: frozenset[str]) -> None:
+        """`vocabulary`: the words the entries use (`Lexicon.entry_words`), for qualifier checks."""
         self.table: dict[str, str] = {}
         self.specific: set[str] = set()
         self.acronyms: set[str] = set()
         self.cased: dict[str, str] = {}  # acronyms that are also English words: CLIP, not "clip gradients"
-        self.vocabulary = frozenset(
-            w for e in entries.values() for w in re.findall(r"[a-z0-9]+", " ".join(
-                [e.term, *e.aliases, e.summary, e.body]).casefold()))
+        self.vocabulary = vocabulary
         for entry in sorted(entries.values(), key=lambda e: e.id):  # terms win over aliases
             self._add(fold(entry.term), entry.id, entry.term, is_term=True)
         for entry in sorted(entries.values(), key=lambda e: e.id):

@@ -46,8 +46,8 @@ class HybridRetriever:
         self.index = index
         self.embedder = embedder
         self.settings = settings or RetrievalSettings()
-        self.resolver = TermResolver(index.entries)
         self.lexicon = Lexicon(index.entries, index.sources)
+        self.resolver = TermResolver(index.entries, self.lexicon.entry_words)
         self._urls = {eid: self._first_url(eid) for eid in index.entries}
         self._lead: dict[str, Chunk] = {}
         self._lead_row: dict[str, int] = {}
