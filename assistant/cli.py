@@ -233,9 +233,12 @@ def ask(
     if profile not in (None, "default", "fast"):
         raise UsageError(f"unknown profile '{profile}'", "use --profile default or --profile fast")
     s = _settings(corpus, index_dir, **({"profile": profile} if profile else {}))
-    bar, callback = _progress_bytes("preparing the model")
-    with bar:
-        assistant = open_assistant(s, use_llm=not no_llm, progress=callback)
+    if no_llm:
+        assistant = open_assistant(s, use_llm=False)
+    else:
+        bar, callback = _progress_bytes("preparing the model")
+        with bar:
+            assistant = open_assistant(s, progress=callback)
     answer = assistant.ask(question)
     if as_json:
         payload = {

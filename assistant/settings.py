@@ -60,11 +60,18 @@ class RetrievalSettings(_Section):
 
 
 class LocalLLMSettings(_Section):
-    kind: Literal["local"] = Field("local", description="llama.cpp running a pinned GGUF in process.")
+    kind: Literal["local"] = Field("local", description="llama.cpp running a pinned GGUF in a supervised child process.")
     profile: Literal["default", "fast"] = Field("default", description="default = Qwen2.5-Coder-1.5B, fast = 0.5B.")
     model_path: Path | None = Field(None, description="Use this GGUF instead of assembling the pinned one.")
     n_threads: int = Field(2, ge=1, description="llama.cpp threads.")
     n_ctx: int = Field(4096, ge=512, description="Context window in tokens.")
+    extra_bufts: Literal["auto", "on", "off"] = Field(
+        "auto", description="llama.cpp weight repacking (AMX kernels); auto = off on CPUs that report AMX."
+    )
+    process_timeout_s: float = Field(
+        120.0, gt=0, description="Seconds the model process may stay silent (loading, or between tokens) "
+        "before it is ended and restarted."
+    )
     wait_timeout_s: float = Field(
         120.0,
         gt=0,

@@ -103,3 +103,14 @@ def test_index_build_then_info(corpus_copy, tmp_path, built_index):
     assert shown["n_chunks"] == manifest.n_chunks and shown["embedder_id"] == manifest.embedder_id
     assert shown["schema_version"] == manifest.schema_version
     assert not {"files", "sizes", "corpus_files"} & set(shown)
+
+
+@pytest.mark.slow
+def test_ask_no_llm_prepares_no_model(built_index, tmp_path):
+    out = run("ask", "What is an induction head?", "--no-llm", "--json", "--corpus", str(FIXTURE_CORPUS),
+              "--index-dir", str(built_index.parent), cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert "preparing the model" not in out.stderr
+    payload = json.loads(out.stdout)
+    assert payload["covered"] and payload["citations"][0]["entry_id"] == "induction-head"
+    assert "llm" not in payload["models"]

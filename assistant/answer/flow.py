@@ -17,6 +17,7 @@ from assistant.answer.coverage import is_covered
 from assistant.answer.followup import cap_history, standalone_query
 from assistant.answer.guard import clean_output, leaks, sanitize_passage, sentences
 from assistant.answer.prompt import build_prompt, says_not_in_context
+from assistant.errors import BackendUnavailable, NetworkError
 from assistant.retrieval.lexicon import topic_text
 from assistant.textnorm import normalize_query
 from assistant.types import (
@@ -132,6 +133,11 @@ def answer_stream(assistant: Assistant, question: str, history: Sequence[ChatMes
             if time.perf_counter() > deadline:
                 truncated = True
                 break
+    except (BackendUnavailable, NetworkError) as exc:
+        # The model died or its server went away: the asker still gets the glossary's definition,
+        # cited, and a plain note; the back end restarts (or is retried) for the next question.
+        yield fallback(f"(The language model failed: {exc.problem}. Shown instead: the glossary's definition.)")
+        return
     finally:
         close = getattr(stream, "close", None)
         if close:

@@ -1,7 +1,8 @@
 """Chat-model back ends and the one place that picks between them.
 
 `make_chat_model(settings)` is the composition root: `kind: "local"` runs a pinned (or given)
-GGUF in process with llama.cpp, `kind: "openai"` talks to any OpenAI-compatible server. The back
+GGUF with llama.cpp in a supervised child process (`llm/worker.py`: a native crash ends only
+that process), `kind: "openai"` talks to any OpenAI-compatible server. The back
 end modules are imported inside the factory, so `import assistant.llm` stays cheap (no
 llama_cpp, no httpx). Compromise: a typo'd profile or a missing model surfaces when the model is
 built, not when settings are parsed.
@@ -35,12 +36,14 @@ def make_chat_model(settings: Settings, progress: Progress | None = None) -> Cha
     llm = settings.llm
     if isinstance(llm, LocalLLMSettings):
         from assistant.llm.gguf import ensure_gguf, pinned_model
-        from assistant.llm.local import LlamaCppChatModel
+        from assistant.llm.local import check_installed
+        from assistant.llm.worker import ProcessChatModel
 
+        check_installed()  # fail here, with the install command, before starting a process
         if llm.model_path is not None:
-            return LlamaCppChatModel(llm.model_path, llm)
+            return ProcessChatModel(llm.model_path, llm)
         path = ensure_gguf(llm.profile, settings.paths.cache_dir, progress)
-        return LlamaCppChatModel(path, llm, model_id=pinned_model(llm.profile).model_id)
+        return ProcessChatModel(path, llm, model_id=pinned_model(llm.profile).model_id)
     if isinstance(llm, OpenAILLMSettings):
         from assistant.llm.openai_compat import OpenAICompatChatModel
 

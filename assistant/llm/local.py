@@ -13,18 +13,39 @@ keeps a half-read stream alive blocks everyone else; waiting callers give up aft
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from assistant.errors import BackendUnavailable, UsageError
+from assistant.llm.cpu import cpu_flags, llama_plan
 from assistant.settings import LocalLLMSettings
 from assistant.types import ChatMessage
 
 INSTALL_HINT = (
     "run `pip install 'mi-glossary[llm]'` (it builds llama-cpp-python; needs gcc and cmake)"
 )
+
+
+def check_installed() -> None:
+    """Raise BackendUnavailable, naming the install command, when llama-cpp-python is missing."""
+    import importlib.util
+
+    if importlib.util.find_spec("llama_cpp") is None:
+        raise BackendUnavailable(
+            "the local chat back end needs llama-cpp-python, which is not installed", INSTALL_HINT
+        )
+
+
+def check_model_file(model_path: Path) -> None:
+    """Raise BackendUnavailable when `model_path` is not a file."""
+    if not model_path.is_file():
+        raise BackendUnavailable(
+            f"no GGUF model file at {model_path}",
+            "unset MI_GLOSSARY_LLM__MODEL_PATH to use the pinned model, or point it at a .gguf file",
+        )
 
 
 class LlamaCppChatModel:
@@ -47,34 +68,26 @@ class LlamaCppChatModel:
         model_id: str | None = None,
     ) -> None:
         settings = settings or LocalLLMSettings.model_validate({})
-        try:
-            from llama_cpp import Llama  # heavy native library: imported only when a model is built
-        except ImportError as exc:
-            raise BackendUnavailable(
-                "the local chat back end needs llama-cpp-python, which is not installed",
-                INSTALL_HINT,
-                cause=str(exc),
-            ) from None
+        check_installed()
+        from llama_cpp import Llama  # heavy native library: imported only when a model is built
+
         model_path = Path(model_path)
-        if not model_path.is_file():
-            raise BackendUnavailable(
-                f"no GGUF model file at {model_path}",
-                "unset MI_GLOSSARY_LLM__MODEL_PATH to use the pinned model, "
-                "or point it at a .gguf file",
-            )
+        check_model_file(model_path)
         self.model_id = model_id or model_path.name
         self.model_path = model_path
         self.n_ctx = settings.n_ctx
         self._wait_timeout_s = settings.wait_timeout_s
         self._lock = threading.Lock()
+        self.plan = llama_plan(cpu_flags(), system_info(), settings.extra_bufts)
         try:
-            self._llama: Any = Llama(
-                model_path=str(model_path),
-                n_ctx=settings.n_ctx,
-                n_threads=settings.n_threads,
-                n_threads_batch=settings.n_threads,
-                verbose=False,
-            )
+            with _model_params(use_extra_bufts=self.plan.use_extra_bufts):
+                self._llama: Any = Llama(
+                    model_path=str(model_path),
+                    n_ctx=settings.n_ctx,
+                    n_threads=settings.n_threads,
+                    n_threads_batch=settings.n_threads,
+                    verbose=False,
+                )
         except (ValueError, RuntimeError, OSError) as exc:
             raise BackendUnavailable(
                 f"llama.cpp could not load {model_path}",
@@ -150,6 +163,40 @@ class LlamaCppChatModel:
         close = getattr(self._llama, "close", None)
         if close is not None:
             close()
+
+
+def system_info() -> str:
+    """llama.cpp's own report of the features it was built with (e.g. `AMX_INT8 = 1`)."""
+    import llama_cpp
+
+    return llama_cpp.llama_print_system_info().decode("utf-8", "replace")
+
+
+_PARAMS_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def _model_params(*, use_extra_bufts: bool) -> Iterator[None]:
+    """While a `Llama` is built, its model params get `use_extra_bufts` set as asked.
+
+    `Llama.__init__` takes no such argument: it fills `llama_model_default_params()` and loads the
+    model at once, so the defaults are wrapped for the duration (under a lock: one load at a time).
+    """
+    import llama_cpp.llama_cpp as lib
+
+    with _PARAMS_LOCK:
+        original = lib.llama_model_default_params
+
+        def params() -> Any:
+            p = original()
+            p.use_extra_bufts = use_extra_bufts
+            return p
+
+        lib.llama_model_default_params = params
+        try:
+            yield
+        finally:
+            lib.llama_model_default_params = original
 
 
 def _delta_text(chunk: dict[str, Any]) -> str:

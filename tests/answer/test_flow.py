@@ -157,3 +157,27 @@ def test_answer_with_nothing_grounded_is_not_covered(retriever):
     answer = assistant.ask("how do attention heads in different layers compose through their keys?")
     assert not answer.covered and answer.citations == ()  # nothing the model said is in the entries
     assert "300" not in answer.answer and "does not cover" in answer.answer
+
+
+class DyingChatModel(ScriptedChatModel):
+    """Streams a few pieces, then fails the way a crashed model process does."""
+
+    def stream(self, messages, *, max_tokens, temperature=0.0):
+        from assistant.errors import BackendUnavailable
+
+        pieces = super().stream(messages, max_tokens=max_tokens, temperature=temperature)
+        yield next(pieces)
+        raise BackendUnavailable("the local model process killed by SIGSEGV while answering",
+                                 "ask again: the model restarts for the next question")
+
+
+def test_a_model_crash_mid_answer_still_gives_the_cited_definition(retriever):
+    settings = Settings()
+    assistant = Assistant(retriever, DyingChatModel(INDUCTION_REPLY), settings)
+    events = list(assistant.stream("What is an induction head?"))
+    assert isinstance(events[0], InstantEvent)
+    final = events[-1]
+    assert isinstance(final, FinalEvent)
+    answer = final.answer
+    assert answer.covered and [c.entry_id for c in answer.citations] == ["induction-head"]
+    assert answer.answer.startswith(events[0].text.rstrip(".")) and "SIGSEGV" in answer.answer

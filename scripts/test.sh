@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Quickstart, command 2: the whole test suite, then the eval gate (what CI runs: .ci/run).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 GRADIO_ANALYTICS_ENABLED=False
+bash scripts/install.sh --test
+.venv/bin/mi-glossary corpus check
+.venv/bin/python -m pytest -q -p no:cacheprovider "$@"
+if [ -f evals/thresholds.toml ]; then
+  .venv/bin/mi-glossary eval gate
+fi
