@@ -58,6 +58,15 @@ def retriever(built_index, embedder):
     return HybridRetriever(load_index(built_index, expected_embedder=embedder.model_id), embedder)
 
 
+@pytest.fixture(scope="session")
+def fast_gguf() -> Path:
+    """The pinned Qwen2.5-Coder-0.5B GGUF, assembled and verified in the user's model cache."""
+    from assistant.llm.gguf import ensure_gguf
+    from assistant.settings import Settings
+
+    return ensure_gguf("fast", Settings().paths.cache_dir)
+
+
 @pytest.fixture()
 def corpus_copy(tmp_path) -> Path:
     dest = tmp_path / "corpus"

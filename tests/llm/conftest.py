@@ -16,8 +16,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from assistant.llm.gguf import PINNED, ensure_gguf
-from assistant.settings import LocalLLMSettings, Settings
+from assistant.llm.gguf import PINNED
+from assistant.settings import LocalLLMSettings
 
 SERVER_ALIAS = "qwen0.5b"
 
@@ -26,12 +26,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-@pytest.fixture(scope="session")
-def fast_gguf() -> Path:
-    """The pinned Qwen2.5-Coder-0.5B GGUF, assembled and verified in the model cache."""
-    return ensure_gguf("fast", Settings().paths.cache_dir)
 
 
 @pytest.fixture(scope="session")

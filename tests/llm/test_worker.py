@@ -128,3 +128,25 @@ def test_parent_death_ends_the_child(fast_gguf, tmp_path):
             return
         time.sleep(0.1)
     pytest.fail(f"worker {child_pid} outlived its parent")
+
+
+def test_default_model_reads_a_long_prompt_on_this_cpu():
+    """The default profile (1.5B), built by the factory as the chat builds it, on a 400+ token prompt:
+    the path that segfaulted on AMX machines before the CPU decision (issue 12)."""
+    pytest.importorskip("llama_cpp")
+    from assistant.llm import make_chat_model
+    from assistant.settings import Settings
+
+    repo = Path(__file__).resolve().parents[2]
+    entry = (repo / "corpus" / "entries").rglob("induction-head.md")
+    context = next(entry).read_text()
+    context = (context + "\n\n" + (repo / "corpus" / "about.md").read_text())
+    assert len(context.split()) >= 400  # English words: at least as many tokens
+    model = make_chat_model(Settings())
+    try:
+        assert model.model_id.startswith("Qwen2.5-Coder-1.5B")
+        question = ChatMessage(role="user", content=f"{context}\n\nIn a few words: what does an induction head copy?")
+        reply = "".join(model.stream([question], max_tokens=32))
+        assert reply.strip() and "token" in reply.lower()
+    finally:
+        model.close()
