@@ -75,6 +75,10 @@ class IndexLocked(DataError):
     """Another build holds the index lock."""
 
 
+class IndexWriteError(DataError):
+    """A build could not write the index folder (disk full, read-only, I/O error); CURRENT is unchanged."""
+
+
 class BackendUnavailable(GlossaryError):
     """A model or back end cannot be loaded or reached."""
 

@@ -37,11 +37,14 @@ def open_assistant(settings: Settings, *, chat_model=None, embedder: Embedder | 
                    progress=None):
     """Retriever + chat model (from settings unless given) wrapped in an Assistant.
 
-    `use_llm=False` gives retrieval-only answers (cited summaries), no model load.
+    `use_llm=False`, or `generation.mode="quoted"` (the default), loads no model: answers are
+    quoted from the glossary.
     """
     from assistant.pipeline import Assistant
 
     retriever = open_retriever(settings, embedder=embedder)
+    # Quoted answers (the default) use no language model: loading one would only cost memory.
+    use_llm = use_llm and settings.generation.mode == "generated"
     if chat_model is None and use_llm:
         from assistant.llm import make_chat_model
 

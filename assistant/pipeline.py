@@ -1,8 +1,8 @@
-"""The Assistant: retrieve -> decide coverage -> prompt -> generate -> attach citations.
+"""The Assistant: the one object UIs, the CLI and evals hold; it only delegates.
 
-It only delegates: retrieval to HybridRetriever, prompt building to answer.prompt, citation
-attribution to answer.citations, generation to a ChatModel. The public surface is `stream`
-(events for UIs) and `ask` (the finished Answer).
+Answering is `answer.flow.answer_stream`, which drives the steps (retrieve, coverage, compose
+or generate, cite) from the parts held here; nothing below imports this module. The public
+surface is `stream` (events for UIs) and `ask` (the finished Answer).
 """
 
 from __future__ import annotations
@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
+from assistant.answer.compose import Composer
+from assistant.answer.flow import answer_stream
 from assistant.types import Answer, AnswerEvent, ChatMessage, Entry, FinalEvent, Source
 
 if TYPE_CHECKING:
@@ -31,6 +33,7 @@ class Assistant:
         self.retriever = retriever
         self.chat_model = chat_model
         self.settings = settings
+        self.composer = Composer(retriever.index.entries)
 
     @property
     def entries(self) -> dict[str, Entry]:
@@ -49,9 +52,7 @@ class Assistant:
         Raises:
             UsageError: empty or over-long question (before any work).
         """
-        from assistant.answer.flow import answer_stream
-
-        yield from answer_stream(self, question, history)
+        yield from answer_stream(self.retriever, self.chat_model, self.composer, self.settings, question, history)
 
     def ask(self, question: str, history: Sequence[ChatMessage] = ()) -> Answer:
         final = None

@@ -91,6 +91,10 @@ class OpenAILLMSettings(_Section):
 
 
 class GenerationSettings(_Section):
+    mode: Literal["quoted", "generated"] = Field(
+        "quoted", description="quoted = answers built from the glossary's own sentences (no model text); "
+        "generated = the chat model writes the answer (meant for strong back ends), checked and labelled."
+    )
     max_new_tokens: int = Field(320, ge=16, le=384, description="Cap on generated tokens.")
     deadline_s: float = Field(60.0, gt=0, description="Wall-clock cap on one generation.")
     temperature: float = Field(0.0, ge=0, le=2, description="Sampling temperature (0 = greedy).")

@@ -1,18 +1,23 @@
 """One answer, as a stream of events: instant summary, model deltas, then the checked Answer.
 
 Order of work: validate -> cap history -> standalone query -> retrieve -> coverage gate (no
-model call when not covered) -> instant summary -> prompt -> generate under token and
-wall-clock caps -> clean output -> attribute citations -> Answer. Every exit path yields one
-FinalEvent whose citations all point into the retrieved set.
+model call when not covered) -> instant summary -> then, by `generation.mode`:
+- "quoted" (default): compose the answer from the retrieved entries' own sentences, shaped for
+  the question (`answer.compose`); every sentence is verbatim glossary text, cited to its entry.
+- "generated" (for strong back ends): prompt -> generate under token and wall-clock caps ->
+  clean output -> attribute citations; the Answer says `composition="generated"`.
+Every exit path yields one FinalEvent whose citations all point into the retrieved set. This
+module drives the steps and imports nothing above it (the Assistant only delegates here).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING
 
 from assistant.answer.citations import attribute
+from assistant.answer.compose import Composer, Composition
 from assistant.answer.coverage import is_covered
 from assistant.answer.followup import cap_history, standalone_query
 from assistant.answer.guard import clean_output, leaks, sanitize_passage, sentences
@@ -29,12 +34,14 @@ from assistant.types import (
     FinalEvent,
     InstantEvent,
     RetrievedRef,
+    SentenceSupport,
 )
 
 if TYPE_CHECKING:
-    from assistant.pipeline import Assistant
+    from assistant.llm.base import ChatModel
     from assistant.retrieval.retriever import HybridRetriever, SearchResult
     from assistant.settings import Settings
+    from assistant.types import Entry
 
 NOT_COVERED = "The glossary does not cover this question."
 CONFIDENT_MARGIN = 0.10
@@ -72,16 +79,23 @@ def retrieve(retriever: HybridRetriever, question: str, history: Sequence[ChatMe
     return q, query, result
 
 
-def answer_stream(assistant: Assistant, question: str, history: Sequence[ChatMessage] = ()) -> Iterator[AnswerEvent]:
-    s = assistant.settings
+def answer_stream(retriever: HybridRetriever, chat_model: ChatModel | None, composer: Composer, settings: Settings,
+                  question: str, history: Sequence[ChatMessage] = ()) -> Iterator[AnswerEvent]:
+    """Yield InstantEvent? then DeltaEvent* then exactly one FinalEvent (see the module docstring).
+
+    `settings.generation.mode` picks the answer: "quoted" composes it from the entries' own
+    sentences (no model text); "generated" lets the chat model write it (for strong back ends).
+    """
+    s = settings
     gen = s.generation
+    entries = retriever.index.entries
     t0 = time.perf_counter()
-    retriever = assistant.retriever
     q, query, result = retrieve(retriever, question, history, s)
     t1 = time.perf_counter()
+    generate = gen.mode == "generated" and chat_model is not None
     models = {"embedder": retriever.embedder.model_id}
-    if assistant.chat_model is not None:
-        models["llm"] = assistant.chat_model.model_id
+    if generate:
+        models["llm"] = chat_model.model_id
     timings = {"retrieve_s": round(t1 - t0, 4)}
 
     def final(**kw) -> FinalEvent:
@@ -96,33 +110,45 @@ def answer_stream(assistant: Assistant, question: str, history: Sequence[ChatMes
     named = [m for m in result.matches if m.how in ("exact", "fuzzy")]
     instant = ""
     top = result.hits[0]
-    if named and safe_summary(assistant.entries[named[0].entry_id].summary):
-        entry = assistant.entries[named[0].entry_id]
+    if named and safe_summary(entries[named[0].entry_id].summary):
+        entry = entries[named[0].entry_id]
         instant = safe_summary(entry.summary)
         yield InstantEvent(text=instant, citation=Citation(n=1, entry_id=entry.id, term=entry.term,
                                                            url=retriever.url(entry.id)))
 
     def fallback(note: str = "", truncated: bool = False) -> FinalEvent:
         """A grounded answer without the model: the best entry's summary, cited."""
-        entry = assistant.entries[named[0].entry_id if named else top.entry_id]
+        entry = entries[named[0].entry_id if named else top.entry_id]
         text = safe_summary(entry.summary).rstrip() or entry.term
         text = (text[:-1] + " [1]" + text[-1]) if text[-1:] in ".!?" else text + " [1]"
         if note:
             text += f" {note}"
         cite = Citation(n=1, entry_id=entry.id, term=entry.term, url=retriever.url(entry.id))
-        return final(answer=text, covered=True, instant=instant, citations=(cite,),
+        return final(answer=text, covered=True, instant=instant, citations=(cite,), composition="summary",
                      retrieved=_refs(result, {entry.id}), truncated=truncated)
 
-    if assistant.chat_model is None:
-        yield fallback()
+    if not generate:
+        # Terms the question names, in its own order, pinned or merely contained ("RMSNorm vs LayerNorm").
+        named_ids = list(dict.fromkeys(m.entry_id for m in result.matches if m.entry_id in entries))
+        ranked = list(dict.fromkeys([*named_ids[:1], *(h.entry_id for h in result.hits)]))
+        composition = composer.compose(q if query == q else query, ranked, named_ids)
+        text, citations, supports = quoted_text(composition, entries, retriever.url)
+        if not citations:
+            yield fallback()
+            return
+        timings["compose_s"] = round(time.perf_counter() - t1, 4)
+        yield final(answer=text, covered=True, instant=instant, citations=citations, composition="quoted",
+                    shape=composition.shape, retrieved=_refs(result, {c.entry_id for c in citations}),
+                    sentences=supports)
         return
 
-    prompt = build_prompt(q if query == q else query, result.hits, assistant.entries, gen.max_context_entries)
+    assert chat_model is not None
+    prompt = build_prompt(q if query == q else query, result.hits, entries, gen.max_context_entries)
     t2 = time.perf_counter()
     parts: list[str] = []
     truncated = False
     deadline = t2 + gen.deadline_s
-    stream = assistant.chat_model.stream(prompt.messages, max_tokens=gen.max_new_tokens, temperature=gen.temperature)
+    stream = chat_model.stream(prompt.messages, max_tokens=gen.max_new_tokens, temperature=gen.temperature)
     first = None
     try:
         for delta in stream:
@@ -169,13 +195,43 @@ def answer_stream(assistant: Assistant, question: str, history: Sequence[ChatMes
         yield final(answer=NOT_COVERED, covered=False, retrieved=_refs(result), suggestions=_refs(result, limit=3))
         return
     cited_ids = {eid for _, eid in attribution.cited}
-    citations = tuple(Citation(n=n, entry_id=eid, term=assistant.entries[eid].term, url=retriever.url(eid))
+    citations = tuple(Citation(n=n, entry_id=eid, term=entries[eid].term, url=retriever.url(eid))
                       for n, eid in attribution.cited)
     answer = attribution.text
     if attribution.unsupported:
         answer += f" ({attribution.unsupported} sentence(s) the glossary does not support were left out.)"
     if truncated:
         answer += f" {CUT_SHORT}"
-    yield final(answer=answer, covered=True, instant=instant, citations=citations,
+    yield final(answer=answer, covered=True, instant=instant, citations=citations, composition="generated",
                 retrieved=_refs(result, cited_ids), sentences=tuple(attribution.sentences),
                 unsupported=attribution.unsupported, truncated=truncated)
+
+
+def quoted_text(composition: Composition, entries: dict[str, Entry], url: Callable[[str], str]
+                ) -> tuple[str, tuple[Citation, ...], tuple[SentenceSupport, ...]]:
+    """The composed answer as text with one `[n]` per quoted sentence, numbered by first use."""
+    numbers: dict[str, int] = {}
+    parts, supports = [], []
+    if composition.lead and composition.quotes:
+        n = numbers.setdefault(composition.quotes[0].entry_id, 1)
+        parts.append(_mark(composition.lead, n))
+    seen: set[str] = set()
+    for quote in composition.quotes:
+        key = " ".join(quote.text.casefold().split())
+        if key in seen:
+            continue  # never say the same sentence twice
+        seen.add(key)
+        n = numbers.setdefault(quote.entry_id, len(numbers) + 1)
+        shown = quote.text
+        if quote.heading == "" and not (composition.lead and n == 1):  # a summary: say whose it is
+            shown = f"{entries[quote.entry_id].term}: {shown[:1].lower() + shown[1:] if shown[:2].istitle() else shown}"
+        parts.append(_mark(shown, n))
+        supports.append(SentenceSupport(text=quote.text, citation=n, support=1.0))
+    citations = tuple(Citation(n=n, entry_id=eid, term=entries[eid].term, url=url(eid)) for eid, n in numbers.items())
+    return " ".join(parts), citations, tuple(supports)
+
+
+def _mark(sentence: str, n: int) -> str:
+    """`sentence` with ` [n]` before its final punctuation."""
+    text = sentence.rstrip()
+    return (text[:-1] + f" [{n}]" + text[-1]) if text[-1:] in ".!?" else f"{text} [{n}]"

@@ -14,8 +14,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import metadata
@@ -28,17 +27,27 @@ from assistant import __version__
 from assistant.chunking import chunk_entry, chunk_source, embed_text
 from assistant.corpus.loader import OFF_TOPICS_FILE, Corpus
 from assistant.corpus.schema import OffTopic
-from assistant.durable import fsync_dir, pid_alive, sha256_file
+from assistant.durable import names_file, sha256_file
 from assistant.embedding import Embedder
 from assistant.errors import (
     DataError,
     IndexCorrupt,
     IndexIncompatible,
-    IndexLocked,
     IndexNotFound,
     IndexStale,
 )
 from assistant.indexing.dense import DenseIndex, write_dense
+from assistant.indexing.generations import (
+    build_lock as _lock,
+)
+from assistant.indexing.generations import (
+    clean_orphans,
+    fsync_tree,
+    prune,
+    undo,
+    write_error,
+    write_pointer,
+)
 from assistant.indexing.manifest import (
     SCHEMA_VERSION,
     ChunkingInfo,
@@ -69,45 +78,10 @@ class LoadedIndex:
     summary_dense: DenseIndex | None = None  # one "term: summary" vector per entry, in entries.jsonl order
 
 
-
 def _write_jsonl(path: Path, rows: list) -> None:
-    with path.open("w", encoding="utf-8") as fh:
+    with names_file(path), path.open("w", encoding="utf-8") as fh:
         for row in rows:
             fh.write(row.model_dump_json() + "\n")
-
-
-def _fsync_tree(folder: Path) -> None:
-    for path in sorted(folder.rglob("*")):
-        if path.is_file():
-            with path.open("rb+") as fh:
-                os.fsync(fh.fileno())
-    fsync_dir(folder)
-
-
-@contextlib.contextmanager
-def _lock(index_path: Path) -> Iterator[None]:
-    lock = index_path / "LOCK"
-    for _ in range(2):
-        try:
-            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-            break
-        except FileExistsError:
-            try:
-                pid = int(lock.read_text().strip() or 0)
-            except (OSError, ValueError):
-                pid = 0
-            if pid and pid_alive(pid):
-                raise IndexLocked(f"another build holds {lock} (pid {pid})", "wait for it to finish") from None
-            lock.unlink(missing_ok=True)  # stale lock from a killed build
-    else:  # pragma: no cover
-        raise IndexLocked(f"cannot take {lock}", f"remove {lock} if no build is running")
-    try:
-        os.write(fd, str(os.getpid()).encode())
-        os.close(fd)
-        yield
-    finally:
-        lock.unlink(missing_ok=True)
-
 
 
 def build_index(
@@ -125,52 +99,47 @@ def build_index(
     Raises:
         IndexLocked: another build is running.
         DataError: a chunk does not fit, or embeddings are not finite/unit-norm.
-        OSError: disk full etc.; the staging folder is removed and CURRENT is untouched.
+        IndexWriteError: disk full, read-only folder or I/O error; the new build is removed and
+            CURRENT still names the previous one.
     """
     index_path = Path(index_path)
-    index_path.mkdir(parents=True, exist_ok=True)
-    with _lock(index_path):
-        for orphan in index_path.glob(".staging-*"):
-            shutil.rmtree(orphan, ignore_errors=True)
-        for orphan in index_path.glob(".CURRENT.*.tmp"):
-            orphan.unlink(missing_ok=True)
-        pointer = index_path / "CURRENT"
-        previous = pointer.read_text().strip() if pointer.is_file() else ""
-        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-        name = f"build-{stamp}-{corpus.fingerprint[:12]}"
-        staging = index_path / f".staging-{name}-{os.getpid()}"
-        staging.mkdir()
-        try:
-            _build_into(staging, corpus, embedder, count_tokens, max_tokens, progress, batch_size)
-            load_build(staging, expected_embedder=embedder.model_id)  # verify before it counts
-            final = index_path / name
-            if final.exists():
-                final = index_path / f"{name}-{os.getpid()}"
-            staging.replace(final)
-            fsync_dir(index_path)
-            tmp = index_path / f".CURRENT.{os.getpid()}.tmp"
-            with tmp.open("w") as fh:
-                fh.write(final.name + "\n")
-                fh.flush()
-                os.fsync(fh.fileno())
-            tmp.replace(index_path / "CURRENT")  # the atomic pointer swap
-            fsync_dir(index_path)
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
-        _prune(index_path, keep={final.name, previous})
-        return final
+    try:
+        index_path.mkdir(parents=True, exist_ok=True)
+        with _lock(index_path):
+            return _build_generation(corpus, embedder, count_tokens, index_path, max_tokens, progress, batch_size)
+    except OSError as exc:
+        raise write_error(exc, index_path) from exc
 
 
-def _prune(index_path: Path, keep: set[str]) -> None:
-    """Delete every build but the new current one and the one it replaced (KEEP_BUILDS = 2).
-
-    Keeping "the newest other folder" instead would keep the orphan of a build killed between
-    its rename and the CURRENT swap, and delete the previous good build.
-    """
-    for path in index_path.glob("build-*"):
-        if path.is_dir() and path.name not in keep:
-            shutil.rmtree(path, ignore_errors=True)
+def _build_generation(corpus, embedder, count_tokens, index_path, max_tokens, progress, batch_size) -> Path:
+    """The build proper, under the lock: staging folder -> verify -> rename -> swap CURRENT."""
+    clean_orphans(index_path)
+    pointer = index_path / "CURRENT"
+    previous = pointer.read_text().strip() if pointer.is_file() else ""
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    name = f"build-{stamp}-{corpus.fingerprint[:12]}"
+    staging = index_path / f".staging-{name}-{os.getpid()}"
+    tmp = index_path / f".CURRENT.{os.getpid()}.tmp"
+    final: Path | None = None
+    swapped = False
+    staging.mkdir()
+    try:
+        _build_into(staging, corpus, embedder, count_tokens, max_tokens, progress, batch_size)
+        load_build(staging, expected_embedder=embedder.model_id)  # verify before it counts
+        final = index_path / name
+        if final.exists():
+            final = index_path / f"{name}-{os.getpid()}"
+        staging.replace(final)
+        fsync_dir(index_path)
+        write_pointer(tmp, final.name)
+        tmp.replace(pointer)  # the atomic pointer swap
+        swapped = True
+        fsync_dir(index_path)
+    except BaseException:
+        undo(index_path, staging, tmp, final, previous if swapped else None)
+        raise
+    prune(index_path, keep={final.name, previous})
+    return final
 
 
 def _build_into(staging, corpus, embedder, count_tokens, max_tokens, progress, batch_size) -> None:
@@ -207,7 +176,8 @@ def _build_into(staging, corpus, embedder, count_tokens, max_tokens, progress, b
     _write_jsonl(staging / "chunks.jsonl", chunks)
     write_dense(vectors, staging / "dense.faiss")
     (staging / "sparse").mkdir()
-    write_sparse([f"{c.term} {c.heading} {c.text}" for c in chunks], staging / "sparse")
+    with names_file(staging / "sparse"):
+        write_sparse([f"{c.term} {c.heading} {c.text}" for c in chunks], staging / "sparse")
     files = {str(p.relative_to(staging)): p for p in sorted(staging.rglob("*")) if p.is_file()}
     libs = {}
     for lib in ("faiss-cpu", "bm25s", "sentence-transformers", "numpy", "torch"):
@@ -228,8 +198,9 @@ def _build_into(staging, corpus, embedder, count_tokens, max_tokens, progress, b
         files={rel: sha256_file(p) for rel, p in files.items()},
         sizes={rel: p.stat().st_size for rel, p in files.items()},
     )
-    (staging / "manifest.json").write_bytes(seal_manifest(manifest))
-    _fsync_tree(staging)
+    with names_file(staging / "manifest.json"):
+        (staging / "manifest.json").write_bytes(seal_manifest(manifest))
+    fsync_tree(staging)
 
 
 def _check_unit(vectors: np.ndarray, names: list[str]) -> None:

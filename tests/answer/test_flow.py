@@ -20,9 +20,10 @@ INDUCTION_REPLY = (
 
 
 def make(retriever, reply, **gen) -> tuple[Assistant, ScriptedChatModel]:
+    """The generative path (mode "generated") with a scripted model; quoted answers are in test_compose.py."""
     settings = Settings()
-    if gen:
-        settings = settings.model_copy(update={"generation": settings.generation.model_copy(update=gen)})
+    gen = {"mode": "generated", **gen}
+    settings = settings.model_copy(update={"generation": settings.generation.model_copy(update=gen)})
     model = ScriptedChatModel(reply)
     return Assistant(retriever, model, settings), model
 
@@ -172,8 +173,8 @@ class DyingChatModel(ScriptedChatModel):
 
 
 def test_a_model_crash_mid_answer_still_gives_the_cited_definition(retriever):
-    settings = Settings()
-    assistant = Assistant(retriever, DyingChatModel(INDUCTION_REPLY), settings)
+    assistant, _ = make(retriever, INDUCTION_REPLY)
+    assistant.chat_model = DyingChatModel(INDUCTION_REPLY)
     events = list(assistant.stream("What is an induction head?"))
     assert isinstance(events[0], InstantEvent)
     final = events[-1]

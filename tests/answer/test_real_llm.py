@@ -19,7 +19,7 @@ def real_assistant(retriever):
     settings = Settings()
     settings = settings.model_copy(update={
         "llm": settings.llm.model_copy(update={"profile": "fast"}),
-        "generation": settings.generation.model_copy(update={"max_new_tokens": 128}),
+        "generation": settings.generation.model_copy(update={"max_new_tokens": 128, "mode": "generated"}),
     })
     return Assistant(retriever, make_chat_model(settings), settings)
 

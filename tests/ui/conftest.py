@@ -93,7 +93,9 @@ def ui_settings(tmp: Path, **ui):
     s = Settings()
     paths = s.paths.model_copy(update={"corpus_dir": FIXTURE_CORPUS, "index_dir": tmp / "index"})
     ui_section = s.ui.model_copy(update={"feedback_path": tmp / "feedback.jsonl", **ui})
-    return s.model_copy(update={"paths": paths, "ui": ui_section})
+    # The chat tests drive streaming model output: the generative mode (quoted answers: test_quoted_ui.py).
+    generation = s.generation.model_copy(update={"mode": "generated"})
+    return s.model_copy(update={"paths": paths, "ui": ui_section, "generation": generation})
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,273 @@
+"""Answers composed from the glossary's own sentences: the verified text carries every fact.
+
+A small local model paraphrasing correct entries makes about one answer in four false (a swapped
+role, a wrong yes/no, the neighbouring concept). So the default answer quotes: it picks sentences
+of the retrieved entries for the question and puts them in a shape that fits what was asked.
+No sentence is written by a model; the only words of ours are fixed connectives ("The term for
+this is X.") whose truth rests on retrieval having found X.
+
+Shapes (`classify`):
+- `define`  what is X: X's summary, then the closest sentences of its "What it is" part.
+- `name`    what is it called when ...: "The term for this is X." then X's summary.
+- `how` / `why`  the summary, then the sentences of the matching section ("How it works",
+  "Why it matters"), ranked by similarity to the question.
+- `compare` X vs Y, how do X and Y relate: both summaries, then the sentences of either entry
+  that mention the other.
+- `list`    kinds of X: the summary, then the entry's enumerations.
+
+Compromise: a quoted sentence can lean on its neighbours ("It ..."); sentences are kept in entry
+order after that entry's summary so the antecedent stays close. Yes/no questions get the facts
+that decide them, not a yes or no we cannot check.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+
+from assistant.answer.guard import clean_output, sanitize_passage
+from assistant.retrieval.lexicon import content_words, stem
+
+if TYPE_CHECKING:
+    from assistant.types import Entry
+
+Shape = Literal["define", "name", "how", "why", "compare", "list"]
+SHAPES: tuple[Shape, ...] = ("define", "name", "how", "why", "compare", "list")
+
+_COMPARE = re.compile(
+    r"\b(?:vs\.?|versus|differ(?:s|ent|ence|ences)?|compare[ds]?|comparison|contrast|same (?:thing )?as|"
+    r"relate[sd]?|relation(?:ship)?|related to|distinguish|unlike|in common|the same\b)", re.I)
+_NAME = re.compile(
+    r"\b(?:what(?:'s| is| are)? (?:it|this|that|they) called|what do (?:you|we|people|researchers) call|"
+    r"(?:what|which) (?:is|'s) the (?:name|term|word)|(?:is there|what is) a (?:name|term|word)|"
+    r"(?:name|term|word) for|called when|is called|known as|what concept|which concept|which term|"
+    r"what term|the name of)\b", re.I)
+_LIST = re.compile(
+    r"\b(?:what (?:kinds|types|sorts|forms|variants|examples) of|(?:kinds|types|variants|examples) of|"
+    r"list (?:the|some)|name (?:the|some|a few)|which .{1,40} are there|what are the (?:parts|components|steps))\b",
+    re.I)
+_WHY = re.compile(r"^\s*why\b|\bwhy (?:do|does|is|are|did|would|should|can)\b|\bwhy it matters\b|"
+                  r"\bwhat is the point\b|\bwhat (?:is|are) .{1,40} (?:good|useful) for\b|\bmatter\b", re.I)
+_HOW = re.compile(r"^\s*how\b|\bhow (?:do|does|is|are|can|did|would)\b|\bwhat happens\b|\bwhat does .{1,60} do\b|"
+                  r"\bused for\b|\bmechanism\b|\bwork(?:s)?\b\??$|\bstep by step\b", re.I)
+
+# Section headings of our entries that answer each shape (lower-cased prefixes).
+_SECTIONS: dict[Shape, tuple[str, ...]] = {
+    "define": ("what it is", "definition", "intuition", "idea"),
+    "how": ("how it works", "how to", "mechanism", "method", "how ", "example", "what it is"),
+    "why": ("why it matters", "why", "significance", "pitfalls", "what it is"),
+    "list": ("kinds", "types", "variants", "examples", "what it is", "how"),
+    "compare": (),
+    "name": (),
+}
+_MIN_WORDS = 5
+_EXTRA = {"define": 2, "how": 3, "why": 3, "list": 3, "compare": 2, "name": 1}
+
+
+def classify(question: str, n_named: int) -> Shape:
+    """The shape an answer to `question` should take; `n_named` = distinct entries it names.
+
+    Example:
+        >>> classify("What is the difference between a QK and an OV circuit?", 2)
+        'compare'
+        >>> classify("what is it called when one neuron fires for unrelated things", 0)
+        'name'
+    """
+    if _COMPARE.search(question) and n_named >= 1:
+        return "compare"
+    if _NAME.search(question) and n_named == 0:
+        return "name"
+    if _LIST.search(question):
+        return "list"
+    if _WHY.search(question):
+        return "why"
+    if _HOW.search(question):
+        return "how"
+    if n_named >= 2 and re.search(r"\band\b", question, re.I) and re.match(r"\s*(?:how|what)\b", question, re.I):
+        return "compare"
+    return "define"
+
+
+@dataclass(frozen=True)
+class Quote:
+    """One sentence of an entry, with the heading it sits under (`""` for the summary)."""
+
+    entry_id: str
+    heading: str
+    text: str
+    position: int
+
+
+@dataclass(frozen=True)
+class Composition:
+    """The answer as (entry id, sentence) pairs in order, plus the shape chosen."""
+
+    shape: Shape
+    lead: str
+    quotes: tuple[Quote, ...]
+
+
+def _clean(sentence: str) -> str:
+    text = re.sub(r"^\s*(?:[-*+]|\d+[.)])\s+", "", sentence)
+    text = re.sub(r"\*\*([^*]+)\*\*|__([^_]+)__", lambda m: m.group(1) or m.group(2), text)
+    text = re.sub(r"(?<![\w`])\*([^*\n]+)\*(?![\w`])", r"\1", text)
+    return " ".join(clean_output(text).split())
+
+
+# Sentence ends: . ! ? followed by space and a capital, a quote, a parenthesis or a backtick; not
+# after common abbreviations, initials or inside `code`.
+_ABBREV = re.compile(r"(?:\b(?:e\.g|i\.e|et al|vs|cf|etc|Fig|Eq|Sec|approx|resp|al|Dr|Mr|Ms|No)|\b[A-Z])\.$")
+_END = re.compile(r"[.!?](?=\s+[\"'(`A-Z0-9])")
+
+
+def split_sentences(text: str) -> list[str]:
+    """Split prose into sentences, leaving `code spans` and abbreviations whole.
+
+    Example:
+        >>> split_sentences("It implements `[A][B] ... [A] -> [B]`. Olsson et al. define it. Done.")
+        ['It implements `[A][B] ... [A] -> [B]`.', 'Olsson et al. define it.', 'Done.']
+    """
+    spans = [m.span() for m in re.finditer(r"`[^`\n]*`|\"[^\"\n]*\"|“[^”\n]*”|\([^()\n]*\)", text)]
+    out, begin = [], 0
+    for m in _END.finditer(text):
+        at = m.end()
+        if any(a < at < b for a, b in spans) or _ABBREV.search(text[begin:at]):
+            continue
+        out.append(text[begin:at].strip())
+        begin = at
+    out.append(text[begin:].strip())
+    return [x for x in out if x]
+
+
+def entry_quotes(entry: Entry) -> list[Quote]:
+    """The entry's summary, then each sentence of its body under its `## heading`, cleaned.
+
+    Sentences that cannot stand alone are left out: fragments, list lead-ins ending in ':',
+    anything the passage sanitiser removes (instruction-like text, links).
+    """
+    summary = _clean(sanitize_passage(entry.summary)[0])
+    out = [Quote(entry.id, "", summary, 0)] if summary else []
+    heading = ""
+    for block in re.split(r"\n(?=#{1,6} )|\n{2,}", entry.body):
+        block = block.strip()
+        if block.startswith("#"):
+            first, _, block = block.partition("\n")
+            heading = first.lstrip("#").strip().lower()
+        for line in re.split(r"\n(?=\s*(?:[-*+]|\d+[.)])\s)", block):
+            clean, _removed = sanitize_passage(" ".join(line.split()))
+            for piece in split_sentences(" ".join(clean.split())):
+                text = _clean(piece)
+                if len(text.split()) >= _MIN_WORDS and text[-1:] in ".!?)\"'`" and not text.endswith(".."):
+                    out.append(Quote(entry.id, heading, text, len(out)))
+    return out
+
+
+class Composer:
+    """Chooses and orders quoted sentences for a question (lexical, instant; no model, no embedding).
+
+    A sentence scores by the IDF-weighted stems it shares with the question (the entry's own term
+    words excluded: every sentence of the entry has them), plus a bonus when it sits in the
+    section that answers the question's shape, minus a little for lying deep in the entry.
+    """
+
+    def __init__(self, entries: dict[str, Entry]) -> None:
+        self._entries = entries
+        self._cache: dict[str, list[tuple[Quote, frozenset[str]]]] = {}
+        self._idf: dict[str, float] | None = None
+
+    def _quotes(self, entry_id: str) -> list[tuple[Quote, frozenset[str]]]:
+        if entry_id not in self._cache:
+            self._cache[entry_id] = [(q, _stems(q.text)) for q in entry_quotes(self._entries[entry_id])]
+        return self._cache[entry_id]
+
+    def _weights(self) -> dict[str, float]:
+        if self._idf is None:
+            df: dict[str, int] = {}
+            for entry in self._entries.values():
+                for stem_ in _stems(f"{entry.term} {entry.summary} {entry.body}"):
+                    df[stem_] = df.get(stem_, 0) + 1
+            n = len(self._entries)
+            self._idf = {w: math.log(1 + n / c) for w, c in df.items()}
+        return self._idf
+
+    def compose(self, question: str, entry_ids: Sequence[str], named: Sequence[str]) -> Composition:
+        """Quote the entries `entry_ids` (best first) for `question`; `named` = entries it names."""
+        shape = classify(question, len(named))
+        if not entry_ids:
+            return Composition(shape, "", ())
+        if shape == "compare":
+            pair = list(dict.fromkeys([*named, *entry_ids]))[:2]
+            return Composition(shape, "", tuple(self._compare(pair, question)))
+        main = entry_ids[0]
+        quotes = self._quotes(main)
+        if not quotes:
+            return Composition(shape, "", ())
+        chosen = [quotes[0][0]] if quotes[0][0].heading == "" else []
+        chosen += self._best(main, question, shape, _EXTRA[shape], exclude=chosen)
+        lead = ""
+        if shape == "name":
+            entry = self._entries[main]
+            aliases = [a for a in entry.aliases if a.casefold() != entry.term.casefold()][:2]
+            also = f" (also: {', '.join(aliases)})" if aliases else ""
+            lead = f"The term for this is {entry.term}{also}."
+        chosen.sort(key=lambda q: q.position)
+        return Composition(shape, lead, tuple(chosen))
+
+    def _scores(self, entry_id: str, question: str, shape: Shape) -> list[tuple[float, Quote]]:
+        entry = self._entries[entry_id]
+        own = _stems(" ".join([entry.term, *entry.aliases]))
+        asked = _stems(question) - own - _QUESTION_WORDS
+        idf = self._weights()
+        preferred = _SECTIONS[shape]
+        out = []
+        for q, stems_ in self._quotes(entry_id):
+            if q.heading == "":
+                continue
+            overlap = sum(idf.get(w, 1.0) for w in asked & stems_)
+            bonus = 2.0 if preferred and q.heading.startswith(preferred) else 0.0
+            out.append((overlap + bonus - 0.05 * q.position, q))
+        return out
+
+    def _best(self, entry_id: str, question: str, shape: Shape, n: int, exclude: Sequence[Quote] = ()) -> list[Quote]:
+        scored = [(sc, q) for sc, q in self._scores(entry_id, question, shape) if sc > 0 and q not in exclude]
+        scored.sort(key=lambda t: -t[0])
+        picked: list[Quote] = []
+        taken = [_stems(q.text) for q in exclude]
+        for _, q in scored:
+            stems_ = _stems(q.text)
+            if any(len(stems_ & t) > 0.8 * max(1, min(len(stems_), len(t))) for t in taken):
+                continue  # says nearly what an earlier quote said
+            picked.append(q)
+            taken.append(stems_)
+            if len(picked) == n:
+                break
+        return picked
+
+    def _compare(self, pair: list[str], question: str) -> list[Quote]:
+        out: list[Quote] = []
+        for i, eid in enumerate(pair):
+            quotes = self._quotes(eid)
+            if not quotes:
+                continue
+            group = [quotes[0][0]] if quotes[0][0].heading == "" else []
+            if len(pair) == 2:
+                other = self._entries[pair[1 - i]]
+                names = sorted({other.term, *other.aliases}, key=len, reverse=True)
+                pattern = re.compile(r"\b(?:" + "|".join(re.escape(n) for n in names) + r")\b", re.I)
+                scored = [(sc, q) for sc, q in self._scores(eid, question, "compare") if pattern.search(q.text)]
+                scored.sort(key=lambda t: -t[0])
+                group += sorted((q for _, q in scored[: _EXTRA["compare"]]), key=lambda q: q.position)
+            out.extend(group)
+        return out
+
+
+_QUESTION_WORDS = frozenset(stem(w) for w in (
+    "what", "which", "how", "why", "does", "work", "mean", "called", "name", "term", "difference", "differ",
+    "relate", "relation", "compare", "same", "thing", "kind", "type", "example", "explain", "describe"))
+
+
+def _stems(text: str) -> frozenset[str]:
+    return frozenset(stem(w) for w in content_words(text))
