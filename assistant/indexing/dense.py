@@ -1,7 +1,9 @@
 """FAISS exact inner-product index over unit vectors (the only module that imports faiss).
 
 FAISS checks the query dimension with a bare assert (gone under `python -O`) and returns -1 ids
-when k exceeds the index size; both are handled here before and after the call.
+when k exceeds the index size; both are handled here before and after the call. Writing goes
+through `serialize_index` and a Python file, so a full disk or an I/O error is an OSError naming
+the file (faiss's own `write_index` raises RuntimeError, and misses errors reported at close).
 """
 
 from __future__ import annotations
@@ -10,7 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from assistant.errors import IndexIncompatible
+from assistant.durable import names_file
+from assistant.errors import IndexCorrupt, IndexIncompatible
 
 
 def _faiss():
@@ -24,7 +27,9 @@ def write_dense(vectors: np.ndarray, path: Path) -> None:
     faiss = _faiss()
     index = faiss.IndexFlatIP(vectors.shape[1])
     index.add(np.ascontiguousarray(vectors, dtype=np.float32))
-    faiss.write_index(index, str(path))
+    data = faiss.serialize_index(index)  # same bytes as write_index; an index here is a few MB
+    with names_file(path), path.open("wb") as fh:
+        fh.write(data)
 
 
 class DenseIndex:
@@ -32,7 +37,12 @@ class DenseIndex:
 
     def __init__(self, path: Path, dim: int) -> None:
         faiss = _faiss()
-        self._index = faiss.read_index(str(path))
+        try:
+            self._index = faiss.read_index(str(path))
+        except RuntimeError as exc:  # checksums passed, so the file was written wrong
+            reason = str(exc).strip().splitlines()[-1][:200]
+            raise IndexCorrupt(f"{path} cannot be read by faiss ({reason})",
+                               "rebuild: `mi-glossary index build`") from None
         if self._index.d != dim:
             raise IndexIncompatible(
                 f"dense index has dimension {self._index.d}, manifest says {dim}",

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
+from assistant.errors import IndexCorrupt
+
 STOPWORDS = "en"
 
 
@@ -29,8 +31,12 @@ class SparseIndex:
     def __init__(self, folder: Path) -> None:
         bm25s = _bm25s()
         self._bm25s = bm25s
-        self._retriever = bm25s.BM25.load(str(folder), mmap=False, allow_pickle=False, load_corpus=False)
-        self.ntotal = int(self._retriever.scores["num_docs"])
+        try:
+            self._retriever = bm25s.BM25.load(str(folder), mmap=False, allow_pickle=False, load_corpus=False)
+            self.ntotal = int(self._retriever.scores["num_docs"])
+        except (OSError, ValueError, KeyError, EOFError) as exc:  # checksums passed: written wrong
+            raise IndexCorrupt(f"{folder} cannot be read by bm25s ({exc})",
+                               "rebuild: `mi-glossary index build`") from None
 
     def search(self, query: str, k: int) -> tuple[list[int], list[float]]:
         tokens = self._bm25s.tokenize([query], stopwords=STOPWORDS, show_progress=False)

@@ -4,7 +4,9 @@ Layout: `index/<name>/CURRENT` names `build-<utc>-<fingerprint>/`, which holds m
 entries.jsonl, sources.jsonl, chunks.jsonl, dense.faiss, sparse/, summaries.faiss (one vector per
 entry) and, when corpus/out_of_scope.yaml lists topics, off_topics.{jsonl,faiss}. A build writes into a
 hidden staging folder, fsyncs, verifies by loading it back, renames it into place and only then
-swaps CURRENT with os.replace; the previous build stays. Loading verifies sizes and sha256 of
+swaps CURRENT with os.replace; the previous build stays. A build that cannot write (disk full,
+read-only folder, I/O error) removes what it wrote and raises IndexWriteError; a failed build
+never changes what CURRENT names (generations.py). Loading verifies sizes and sha256 of
 every file listed in the manifest before any parser runs. The index is self-contained (entries
 and sources are stored with it) so serving never reparses the corpus.
 """
@@ -27,7 +29,7 @@ from assistant import __version__
 from assistant.chunking import chunk_entry, chunk_source, embed_text
 from assistant.corpus.loader import OFF_TOPICS_FILE, Corpus
 from assistant.corpus.schema import OffTopic
-from assistant.durable import names_file, sha256_file
+from assistant.durable import fsync_dir, names_file, sha256_file
 from assistant.embedding import Embedder
 from assistant.errors import (
     DataError,
@@ -37,9 +39,7 @@ from assistant.errors import (
     IndexStale,
 )
 from assistant.indexing.dense import DenseIndex, write_dense
-from assistant.indexing.generations import (
-    build_lock as _lock,
-)
+from assistant.indexing.generations import build_lock as _lock
 from assistant.indexing.generations import (
     clean_orphans,
     fsync_tree,

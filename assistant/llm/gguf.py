@@ -25,7 +25,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from assistant.durable import fsync_dir, pid_alive, sha256_file
+from assistant.durable import fsync_dir, pid_alive, sha256_file, write_failure
 from assistant.errors import BackendUnavailable, ModelIntegrityError
 
 Progress = Callable[[int, int], None]
@@ -145,7 +145,8 @@ def locate_parts(model: PinnedModel) -> list[Path]:
 
 
 def _remove_quietly(path: Path) -> None:
-    with contextlib.suppress(FileNotFoundError):
+    """Best-effort cleanup on an error path; a read-only folder answers EROFS even for a missing file."""
+    with contextlib.suppress(OSError):
         path.unlink()
 
 
@@ -197,7 +198,7 @@ def assemble(
     if free < size:
         raise BackendUnavailable(
             f"not enough disk space in {dest.parent} to assemble {dest.name}",
-            f"free at least {size / 1e6:,.0f} MB there (now {free / 1e6:,.0f} MB) or choose "
+            f"free at least {_mb(size)} there (now {_mb(free)} free) or choose "
             "another cache folder with MI_GLOSSARY_PATHS__CACHE_DIR",
         )
     stage = dest.parent / f".{dest.name}.{os.getpid()}.partial"
@@ -236,13 +237,17 @@ def assemble(
 
 
 
+def _mb(n: int) -> str:
+    """Bytes as MB, with a decimal for small amounts: 786432 -> '0.8 MB', 1117320768 -> '1,117 MB'."""
+    return f"{n / 1e6:,.1f} MB" if n < 10e6 else f"{n / 1e6:,.0f} MB"
+
+
 def _write_error(dest: Path, exc: OSError) -> BackendUnavailable:
-    return BackendUnavailable(
-        f"could not write {dest}",
-        "check that the cache folder is writable and has free space, or set "
-        "MI_GLOSSARY_PATHS__CACHE_DIR",
-        cause=f"{type(exc).__name__}: {exc.strerror or exc}",
+    """Disk full, read-only or failing cache folder: say which, and how to get around it."""
+    problem, fix = write_failure(
+        exc, dest.parent, setting="MI_GLOSSARY_PATHS__CACHE_DIR", retry="`mi-glossary model fetch`", target=dest
     )
+    return BackendUnavailable(problem, fix, cause="nothing was written; any earlier model file is unchanged")
 
 
 def _marker_path(path: Path) -> Path:
