@@ -8,4 +8,5 @@ bash scripts/install.sh --test
 .venv/bin/python -m pytest -q -p no:cacheprovider "$@"
 if [ -f evals/thresholds.toml ]; then
   .venv/bin/mi-glossary eval gate
+  .venv/bin/mi-glossary eval reference --gate --out "${TMPDIR:-/tmp}/mi-glossary-reference"
 fi

@@ -73,6 +73,7 @@ APP_CSS = """
 #transcript .typing { margin-left: 0.2em; }
 #transcript .error { color: var(--error-text-color, #b91c1c); }
 #transcript .note { font-size: 0.85em; color: var(--body-text-color-subdued); }
+#transcript .provenance { font-size: 0.8em; margin: 0.2em 0; color: var(--body-text-color-subdued); }
 #transcript a.cite { font-weight: 600; text-decoration: none; padding: 0 0.1em; }
 #transcript .tools button { font-size: 0.8em; padding: 0.1em 0.6em;
   border: 1px solid var(--border-color-primary);

@@ -57,11 +57,20 @@ def transcript(turns: Sequence[Turn], catalog: Catalog) -> str:
     return tag("div", "".join(_turn(t, catalog) for t in turns), cls="transcript-inner")
 
 
+PROVENANCE = {
+    "quoted": "Quoted from the glossary: each sentence is an entry's own text; its [n] opens the entry it comes from.",
+    "generated": "Written by the language model and checked against the cited entries; it may still be wrong.",
+    "summary": "The glossary's definition, quoted from the cited entry.",
+}
+
+
 def _turn(turn: Turn, catalog: Catalog) -> str:
     question = tag("div", tag("span", "You", cls="who") + tag("p", text(turn.question)), cls="q")
     parts = [tag("span", "Assistant", cls="who")]
     cited_in_panel = set()
-    if turn.instant is not None:
+    answer = turn.answer
+    quoted = answer is not None and answer.composition == "quoted"
+    if turn.instant is not None and not quoted:  # a quoted answer opens with the same definition
         cite = turn.instant.citation
         cited_in_panel.add(cite.entry_id)
         parts.append(
@@ -71,9 +80,10 @@ def _turn(turn: Turn, catalog: Catalog) -> str:
                 cls="instant",
             )
         )
-    answer = turn.answer
     if answer is not None:
         cited_in_panel |= {c.entry_id for c in answer.citations}
+        if answer.covered and answer.composition in PROVENANCE:
+            parts.append(tag("p", text(PROVENANCE[answer.composition]), cls=f"provenance {answer.composition}"))
         body = with_citations(answer.answer, answer.citations)
         parts.append(tag("div", body, cls="answer-text" + ("" if answer.covered else " not-covered")))
         if not answer.covered and answer.suggestions:

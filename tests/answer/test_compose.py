@@ -1,0 +1,93 @@
+"""Quoted answers: every sentence is the glossary's own, cited to the entry it comes from."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from assistant.answer.compose import classify, entry_quotes, split_sentences
+from assistant.pipeline import Assistant
+from assistant.settings import Settings
+from tests.doubles import ScriptedChatModel
+
+
+@pytest.mark.parametrize(("question", "named", "shape"), [
+    ("What is an induction head?", 1, "define"),
+    ("what is it called when one neuron fires for several unrelated things", 0, "name"),
+    ("Is there a term for heads that copy the next token?", 0, "name"),
+    ("How does activation patching work?", 1, "how"),
+    ("Why does superposition happen?", 1, "why"),
+    ("What is the difference between the QK and the OV circuit?", 2, "compare"),
+    ("How do RMSNorm and LayerNorm differ?", 2, "compare"),
+    ("Is activation patching the same as causal tracing?", 2, "compare"),
+    ("What kinds of sparse autoencoders are there?", 1, "list"),
+])
+def test_question_shapes(question, named, shape):
+    assert classify(question, named) == shape
+
+
+def test_sentences_keep_code_quotes_and_abbreviations_whole():
+    text = 'It implements `[A][B] ... [A] -> [B]`. Olsson et al. define it (see Fig. 2). At "John gave. A drink" it stops. End.'
+    assert split_sentences(text) == ["It implements `[A][B] ... [A] -> [B]`.", "Olsson et al. define it (see Fig. 2).",
+                                     'At "John gave. A drink" it stops.', "End."]
+
+
+def _plain(entry) -> str:
+    raw = f"{entry.summary} {entry.body}"
+    raw = re.sub(r"\*\*([^*]+)\*\*", r"\1", raw)
+    raw = re.sub(r"(?<![\w`])\*([^*\n]+)\*(?![\w`])", r"\1", raw)  # emphasis marks only
+    return " ".join(raw.split())
+
+
+def test_entry_quotes_are_verbatim_and_stand_alone(fixture_corpus):
+    for entry in fixture_corpus.entries.values():
+        quotes = entry_quotes(entry)
+        assert quotes and quotes[0].heading == "" and quotes[0].text == " ".join(entry.summary.split())
+        for q in quotes:
+            assert q.text in _plain(entry), (entry.id, q.text)
+            assert not q.text.endswith(":") and len(q.text.split()) >= 5
+
+
+QUESTIONS = [
+    "What is an induction head?",
+    "How does an induction head work?",
+    "Why do induction heads matter?",
+    "what is it called when a head copies a token that followed an earlier copy of the current one",
+    "How do induction heads and previous-token heads relate?",
+    "What is superposition?",
+    "How does superposition relate to polysemanticity?",
+]
+
+
+@pytest.mark.parametrize("question", QUESTIONS)
+def test_quoted_answers_only_say_what_their_entries_say(retriever, question):
+    model = ScriptedChatModel("should never be called")
+    assistant = Assistant(retriever, model, Settings())
+    answer = assistant.ask(question)
+    assert model.calls == []  # no model text in a quoted answer
+    assert answer.covered and answer.composition == "quoted" and answer.shape
+    entries = retriever.index.entries
+    by_n = {c.n: c.entry_id for c in answer.citations}
+    assert set(by_n.values()) <= {r.entry_id for r in answer.retrieved}
+    assert [c.n for c in answer.citations] == list(range(1, len(by_n) + 1))
+    for s in answer.sentences:
+        assert s.citation in by_n and s.text in _plain(entries[by_n[s.citation]]), s.text
+    texts = [" ".join(s.text.casefold().split()) for s in answer.sentences]
+    assert len(texts) == len(set(texts))  # never says a sentence twice
+    numbers = {int(n) for n in re.findall(r"\[(\d+)\]", answer.answer)}
+    assert numbers == set(by_n)
+
+
+def test_a_compare_answer_quotes_both_sides(retriever):
+    answer = Assistant(retriever, None, Settings()).ask("How do induction heads and previous-token heads relate?")
+    assert answer.shape == "compare"
+    assert {c.entry_id for c in answer.citations} >= {"induction-head", "previous-token-head"}
+
+
+def test_a_name_question_names_the_term_first(retriever):
+    answer = Assistant(retriever, None, Settings()).ask(
+        "what is it called when a head copies a token that followed an earlier copy of the current one")
+    assert answer.shape == "name"
+    term = retriever.index.entries[answer.citations[0].entry_id].term
+    assert answer.answer.startswith(f"The term for this is {term}")
