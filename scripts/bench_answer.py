@@ -1,9 +1,12 @@
-"""Benchmark answers on the real index: time to first token and service time per model profile.
+"""Benchmark answers on the real index: quoted vs generated, per question kind, in one run.
 
-Prints, side by side in one run, for each profile: median and p95 of time to first token (TTFT),
-total service time S, citations per answer and the share of unsupported sentences. Not a test.
+For each question kind it prints the median time to the instant definition and to the finished
+answer for the quoted path (the default: glossary sentences, no model text) and the generated
+path (the chat model writes the answer), then the yardstick of the acceptance: the same model
+reading a ~480-token prompt and writing 32 tokens, measured here, and each median as a ratio of
+it. Not a test.
 
-    python scripts/bench_answer.py --profiles fast default --n 6
+    python scripts/bench_answer.py --profile default
 """
 
 from __future__ import annotations
@@ -16,72 +19,74 @@ from assistant.factory import open_retriever
 from assistant.llm import make_chat_model
 from assistant.pipeline import Assistant
 from assistant.settings import Settings
-from assistant.types import DeltaEvent, FinalEvent, InstantEvent
+from assistant.types import ChatMessage, FinalEvent, InstantEvent
 
-QUESTIONS = [
-    "What is an induction head?",
-    "How does superposition let a model store more features than dimensions?",
-    "What is the difference between zero ablation and mean ablation?",
-    "What does the OV circuit of an attention head compute?",
-    "Why do sparse autoencoder features split as the dictionary grows?",
-    "What is the residual stream?",
-    "How does activation patching use clean and corrupted runs?",
-    "What is the logit lens and why does it fail in early layers?",
-]
+QUESTIONS = {
+    "lookup": ["What is an induction head?", "What is the residual stream?", "what is a transcoder"],
+    "paraphrase": ["what do you call a neuron that fires for many unrelated things?",
+                   "the trick of reading intermediate layers through the unembedding",
+                   "replacing an activation with its value from another prompt to see what it does"],
+    "howwhy": ["How does activation patching use clean and corrupted runs?",
+               "Why do sparse autoencoder features split as the dictionary grows?",
+               "How does superposition let a model store more features than dimensions?"],
+    "compare": ["What is the difference between zero ablation and mean ablation?",
+                "How do the QK and OV circuits of a head differ?", "How does superposition relate to polysemanticity?"],
+    "list": ["What kinds of ablation are there?", "what types of SAE architectures exist?",
+             "name the parts of the IOI circuit"],
+}
 
 
-def pct(values: list[float], q: float) -> float:
-    values = sorted(values)
-    return values[min(len(values) - 1, round(q * (len(values) - 1)))]
+def yardstick(model) -> float:
+    """Seconds to read a ~480-token prompt and write 32 tokens with this model."""
+    filler = " ".join(["The residual stream carries information between layers of a transformer."] * 44)
+    msg = [ChatMessage(role="user", content=f"{filler}\n\nSummarise the text above in one sentence.")]
+    times = []
+    for _ in range(2):
+        t0 = time.perf_counter()
+        for _ in model.stream(msg, max_tokens=32):
+            pass
+        times.append(time.perf_counter() - t0)
+    return min(times)
+
+
+def run(assistant: Assistant, questions: list[str]) -> tuple[list[float], list[float]]:
+    instant, total = [], []
+    for q in questions:
+        t0 = time.perf_counter()
+        first = None
+        for event in assistant.stream(q):
+            if isinstance(event, InstantEvent | FinalEvent) and first is None:
+                first = time.perf_counter() - t0
+        total.append(time.perf_counter() - t0)
+        instant.append(first if first is not None else total[-1])
+    return instant, total
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--profiles", nargs="+", default=["fast", "default"])
-    parser.add_argument("--n", type=int, default=len(QUESTIONS))
+    parser.add_argument("--profile", default="default", choices=["default", "fast"])
     parser.add_argument("--max-new-tokens", type=int, default=256)
     args = parser.parse_args()
     base = Settings()
     retriever = open_retriever(base)
-    rows = []
-    for profile in args.profiles:
-        settings = base.model_copy(
-            update={
-                "llm": base.llm.model_copy(update={"profile": profile}),
-                "generation": base.generation.model_copy(update={"max_new_tokens": args.max_new_tokens}),
-            }
-        )
-        assistant = Assistant(retriever, make_chat_model(settings), settings)
-        assistant.ask("warm up: what is a token?")
-        ttft, instant, total, cites, unsupported, sentences = [], [], [], [], 0, 0
-        for question in QUESTIONS[: args.n]:
-            start = time.perf_counter()
-            first = first_instant = None
-            for event in assistant.stream(question):
-                now = time.perf_counter() - start
-                if isinstance(event, InstantEvent) and first_instant is None:
-                    first_instant = now
-                if isinstance(event, DeltaEvent) and first is None:
-                    first = now
-                if isinstance(event, FinalEvent):
-                    answer = event.answer
-            total.append(time.perf_counter() - start)
-            ttft.append(first or total[-1])
-            instant.append(first_instant if first_instant is not None else float("nan"))
-            cites.append(len(answer.citations))
-            unsupported += answer.unsupported
-            sentences += max(1, len(answer.sentences))
-        rows.append((profile, assistant.chat_model.model_id, ttft, total, cites, unsupported / sentences, instant))
-    print(
-        f"{'profile':8} {'model':36} {'TTFT p50':>9} {'TTFT p95':>9} {'S p50':>7} {'S p95':>7} "
-        f"{'cites':>6} {'unsupp.':>8}"
-    )
-    for profile, model, ttft, total, cites, unsup, _ in rows:
-        print(
-            f"{profile:8} {model:36} {statistics.median(ttft):9.2f} {pct(ttft, 0.95):9.2f} "
-            f"{statistics.median(total):7.2f} {pct(total, 0.95):7.2f} {statistics.mean(cites):6.2f} {unsup:8.2%}"
-        )
-    print("(seconds; TTFT = first model token; the cited definition is shown before it when the question names a term)")
+    llm = base.llm.model_copy(update={"profile": args.profile})
+    generated = base.model_copy(update={"llm": llm, "generation": base.generation.model_copy(
+        update={"mode": "generated", "max_new_tokens": args.max_new_tokens})})
+    model = make_chat_model(generated)
+    ruler = yardstick(model)
+    paths = {"quoted": Assistant(retriever, None, base), "generated": Assistant(retriever, model, generated)}
+    for a in paths.values():
+        a.ask("warm up: what is a token?")
+    print(f"model {model.model_id}; yardstick (read ~480 tokens + write 32): {ruler:.2f} s\n")
+    print(f"{'kind':11} {'path':10} {'first p50':>10} {'final p50':>10} {'final max':>10} {'final/yardstick':>16}")
+    for kind, questions in QUESTIONS.items():
+        for name, assistant in paths.items():
+            instant, total = run(assistant, questions)
+            med = statistics.median(total)
+            print(f"{kind:11} {name:10} {statistics.median(instant):10.2f} {med:10.2f} {max(total):10.2f} "
+                  f"{med / ruler:16.2f}")
+    print("\n(seconds; first = instant definition or, without one, the finished answer)")
+    model.close()
 
 
 if __name__ == "__main__":
