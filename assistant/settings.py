@@ -60,7 +60,9 @@ class RetrievalSettings(_Section):
 
 
 class LocalLLMSettings(_Section):
-    kind: Literal["local"] = Field("local", description="llama.cpp running a pinned GGUF in a supervised child process.")
+    kind: Literal["local"] = Field(
+        "local", description="llama.cpp running a pinned GGUF in a supervised child process."
+    )
     profile: Literal["default", "fast"] = Field("default", description="default = Qwen2.5-Coder-1.5B, fast = 0.5B.")
     model_path: Path | None = Field(None, description="Use this GGUF instead of assembling the pinned one.")
     n_threads: int = Field(2, ge=1, description="llama.cpp threads.")

@@ -41,7 +41,7 @@ def load(path: Path) -> tuple[str, dict[str, dict]]:
 def packet(a: Path, b: Path, out: Path, seed: int) -> None:
     (mode_a, rec_a), (mode_b, rec_b) = load(a), load(b)
     ids = sorted(set(rec_a) & set(rec_b))
-    rng = random.Random(seed)
+    rng = random.Random(seed)  # noqa: S311 - a shuffle for blinding, not a secret
     key, lines = {}, ["# Audit packet", "", "Judge each answer against the glossary only (corpus/entries).", ""]
     for qid in ids:
         pair = [(mode_a, rec_a[qid]), (mode_b, rec_b[qid])]
@@ -49,7 +49,8 @@ def packet(a: Path, b: Path, out: Path, seed: int) -> None:
         key[qid] = {"A": pair[0][0], "B": pair[1][0]}
         lines += [f"## {qid} ({pair[0][1]['kind']})", "", f"**Question:** {pair[0][1]['question']}", ""]
         for label, (_, rec) in zip("AB", pair, strict=True):
-            lines += [f"**Answer {label}** (covered: {rec['covered']}):", "", "> " + rec["answer"].replace("\n", " "), ""]
+            answer = rec["answer"].replace("\n", " ")
+            lines += [f"**Answer {label}** (covered: {rec['covered']}):", "", f"> {answer}", ""]
     out.mkdir(parents=True, exist_ok=True)
     (out / "packet.md").write_text("\n".join(lines) + "\n")
     (out / "key.json").write_text(json.dumps(key, indent=1) + "\n")
@@ -69,7 +70,8 @@ def summary(folder: Path) -> None:
         mode = key[v["id"]][v["label"]]
         for kind in (kinds[v["id"]], "all_in_scope" if kinds[v["id"]] != "out_of_scope" else "out_of_scope"):
             stats[(mode, kind)].append(v)
-    rows, table = {}, ["| mode | kind | n | false claim | answers the question | right concept |", "|---|---|---|---|---|---|"]
+    rows: dict[str, dict[str, int]] = {}
+    table = ["| mode | kind | n | false claim | answers the question | right concept |", "|---|---|---|---|---|---|"]
     for (mode, kind), vs in sorted(stats.items()):
         n = len(vs)
         false = sum(bool(v["false_claim"]) for v in vs)
@@ -83,7 +85,8 @@ def summary(folder: Path) -> None:
 
         table.append(f"| {mode} | {kind} | {n} | {cell(false)} | {cell(answers)} | {cell(right)} |")
     (folder / "summary.json").write_text(json.dumps(rows, indent=1) + "\n")
-    (folder / "summary.md").write_text("# Audit summary\n\nWilson 95% intervals in brackets.\n\n" + "\n".join(table) + "\n")
+    head = "# Audit summary\n\nShares with Wilson 95% intervals in brackets.\n\n"
+    (folder / "summary.md").write_text(head + "\n".join(table) + "\n")
     print("\n".join(table))
 
 

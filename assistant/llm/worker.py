@@ -19,6 +19,7 @@ not stop within `CANCEL_GRACE_S` is ended by killing the child, which then resta
 from __future__ import annotations
 
 import collections
+import contextlib
 import faulthandler
 import itertools
 import json
@@ -50,7 +51,7 @@ class _Child:
     def __init__(self, model_path: Path, settings: LocalLLMSettings, model_id: str) -> None:
         spec = json.dumps({"model_path": str(model_path), "settings": settings.model_dump(mode="json"),
                            "model_id": model_id})
-        self.proc = subprocess.Popen(
+        self.proc = subprocess.Popen(  # noqa: S603 - our own interpreter and module, the spec is JSON we made
             [sys.executable, "-m", "assistant.llm.worker", spec],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             env={**os.environ, "PYTHONFAULTHANDLER": "1"},
@@ -120,16 +121,12 @@ class _Child:
     def kill(self) -> None:
         if self.alive():
             self.proc.kill()
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             self.proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            pass
         for pipe in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
             if pipe is not None:
-                try:
+                with contextlib.suppress(OSError):
                     pipe.close()
-                except OSError:
-                    pass
 
 
 class ProcessChatModel:
@@ -267,10 +264,8 @@ class ProcessChatModel:
         child, self._child = self._child, None
         if child is not None:
             child.send({"op": "exit"})
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 child.proc.wait(timeout=CANCEL_GRACE_S)
-            except subprocess.TimeoutExpired:
-                pass
             child.kill()
 
 
