@@ -33,8 +33,8 @@ FOREIGN_ZIPF = 2.5  # below: a specialist word or name (word2vec 1.1, shapley 2.
 RARE_ZIPF = 2.0  # below: rare even among specialist words (rnns 1.2, hyperparameter 1.2)
 GENERIC_SHARE = 0.05  # a stem used by this share of entries is the field's vocabulary, not a topic
 WORDS = re.compile(r"[a-z0-9]+")
-STOP = frozenset(  # noqa: SIM905 - a word list reads better as one string
-    "what is are the a an of to in on for and or how does do why which who when where can could would should i you "
+STOP = frozenset(
+    "what is are the a an of to in on for and or how does do why which who when where can could would should i you "  # noqa: SIM905
     "we it its this that with from by as be been use used using about between difference explain define tell me "
     "work works mean means".split()
 )
