@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Protocol, runtime_checkable
 
+from assistant.errors import UsageError
 from assistant.types import ChatMessage
 
 
@@ -34,3 +35,16 @@ class ChatModel(Protocol):
         for the next caller at once.
         """
         ...
+
+
+def wire_messages(messages: Sequence[ChatMessage], max_tokens: int) -> list[dict[str, str]]:
+    """The messages as chat-completion dicts, after the checks every back end makes first.
+
+    Raises:
+        UsageError: `max_tokens` below 1, or no messages.
+    """
+    if max_tokens < 1:
+        raise UsageError(f"max_tokens must be at least 1, got {max_tokens}", "pass max_tokens >= 1")
+    if not messages:
+        raise UsageError("no messages to answer", "pass at least one user message")
+    return [{"role": m.role, "content": m.content} for m in messages]

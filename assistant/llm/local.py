@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant.errors import BackendUnavailable, UsageError
+from assistant.llm.base import wire_messages
 from assistant.llm.cpu import cpu_flags, llama_plan
 from assistant.settings import LocalLLMSettings
 from assistant.types import ChatMessage
@@ -106,13 +107,7 @@ class LlamaCppChatModel:
 
         Arguments are checked now; the model lock is taken on the first `next()`.
         """
-        if max_tokens < 1:
-            raise UsageError(
-                f"max_tokens must be at least 1, got {max_tokens}", "pass max_tokens >= 1"
-            )
-        if not messages:
-            raise UsageError("no messages to answer", "pass at least one user message")
-        payload = [{"role": m.role, "content": m.content} for m in messages]
+        payload = wire_messages(messages, max_tokens)
         return self._generate(payload, max_tokens, temperature)
 
     def _generate(

@@ -22,7 +22,8 @@ from typing import Any
 
 import httpx
 
-from assistant.errors import BackendUnavailable, GlossaryError, NetworkError, UsageError
+from assistant.errors import BackendUnavailable, GlossaryError, NetworkError
+from assistant.llm.base import wire_messages
 from assistant.settings import OpenAILLMSettings
 from assistant.types import ChatMessage
 
@@ -69,15 +70,9 @@ class OpenAICompatChatModel:
             NetworkError: the server cannot be reached or stops answering (names the URL).
             BackendUnavailable: the server answers with an HTTP error or a malformed stream.
         """
-        if max_tokens < 1:
-            raise UsageError(
-                f"max_tokens must be at least 1, got {max_tokens}", "pass max_tokens >= 1"
-            )
-        if not messages:
-            raise UsageError("no messages to answer", "pass at least one user message")
         body = {
             "model": self._settings.model,
-            "messages": [{"role": m.role, "content": m.content} for m in messages],
+            "messages": wire_messages(messages, max_tokens),
             "max_tokens": max_tokens,
             "temperature": temperature,
             "stream": True,

@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from assistant.errors import BackendUnavailable, GlossaryError, UsageError
+from assistant.llm.base import wire_messages
 from assistant.llm.cpu import LlamaPlan
 from assistant.settings import LocalLLMSettings
 from assistant.types import ChatMessage
@@ -186,12 +187,8 @@ class ProcessChatModel:
 
     def stream(self, messages: Sequence[ChatMessage], *, max_tokens: int, temperature: float = 0.0) -> Iterator[str]:
         """Yield the reply as text deltas; the model lock is taken on the first `next()`."""
-        if max_tokens < 1:
-            raise UsageError(f"max_tokens must be at least 1, got {max_tokens}", "pass max_tokens >= 1")
-        if not messages:
-            raise UsageError("no messages to answer", "pass at least one user message")
-        request = {"op": "generate", "messages": [{"role": m.role, "content": m.content} for m in messages],
-                   "max_tokens": max_tokens, "temperature": temperature}
+        request = {"op": "generate", "messages": wire_messages(messages, max_tokens), "max_tokens": max_tokens,
+                   "temperature": temperature}
         return self._generate(request)
 
     def _generate(self, request: dict[str, Any]) -> Iterator[str]:
