@@ -86,7 +86,7 @@ def write_failure(
     if code in (errno.ENOSPC, errno.EDQUOT):
         fix = f"free space on the disk holding {folder}, or {other_disk}"
     elif code == errno.EROFS:
-        fix = f"{folder} is mounted read-only: remount it read-write, or set {setting} to a writable folder"
+        fix = f"{folder} is on a read-only file system: remount it read-write, or set {setting} to a writable folder"
     elif code == errno.EIO:
         fix = f"the disk reported an I/O error: check it (e.g. `dmesg`), then run {retry} again, or {other_disk}"
     elif code in (errno.EACCES, errno.EPERM):

@@ -116,12 +116,23 @@ def prune(index_path: Path, keep: set[str]) -> None:
             shutil.rmtree(path, ignore_errors=True)
 
 
-def write_error(exc: OSError, index_path: Path) -> IndexWriteError:
-    """The user-facing error for a build that could not write: what failed, the fix, what CURRENT names."""
-    problem, fix = write_failure(exc, index_path, setting=INDEX_DIR_SETTING, retry="`mi-glossary index build`")
+def read_pointer(index_path: Path) -> str:
+    """The build CURRENT names, or "" when there is none or it cannot be read."""
     try:
-        current = (index_path / "CURRENT").read_text().strip()
+        return (index_path / "CURRENT").read_text().strip()
     except OSError:
-        current = ""
-    cause = f"the new build was discarded; CURRENT still names {current}" if current else "no build was made"
+        return ""
+
+
+def write_error(exc: OSError, index_path: Path, before: str) -> IndexWriteError:
+    """The user-facing error for a build that could not write: what failed, the fix, what CURRENT names.
+
+    `before` is what CURRENT named when the build started.
+    """
+    problem, fix = write_failure(exc, index_path, setting=INDEX_DIR_SETTING, retry="`mi-glossary index build`")
+    current = read_pointer(index_path)
+    if current == before:
+        cause = f"the new build was discarded; CURRENT still names {current}" if current else "no build was made"
+    else:  # undo could not restore the pointer either: say so rather than claim nothing changed
+        cause = f"CURRENT names the new build {current}, which was verified, but the disk may not have kept it"
     return IndexWriteError(problem, fix, cause=cause)

@@ -44,6 +44,7 @@ from assistant.indexing.generations import (
     clean_orphans,
     fsync_tree,
     prune,
+    read_pointer,
     undo,
     write_error,
     write_pointer,
@@ -103,12 +104,13 @@ def build_index(
             CURRENT still names the previous one.
     """
     index_path = Path(index_path)
+    before = read_pointer(index_path)
     try:
         index_path.mkdir(parents=True, exist_ok=True)
         with _lock(index_path):
             return _build_generation(corpus, embedder, count_tokens, index_path, max_tokens, progress, batch_size)
     except OSError as exc:
-        raise write_error(exc, index_path) from exc
+        raise write_error(exc, index_path, before) from exc
 
 
 def _build_generation(corpus, embedder, count_tokens, index_path, max_tokens, progress, batch_size) -> Path:
