@@ -9,10 +9,11 @@ this is X.") whose truth rests on retrieval having found X.
 Shapes (`classify`):
 - `define`  what is X: X's summary, then the closest sentences of its "What it is" part.
 - `name`    what is it called when ...: "The term for this is X." then X's summary.
-- `how` / `why`  the summary, then the sentences of the matching section ("How it works",
-  "Why it matters"), ranked by similarity to the question.
+- `how` / `cause` / `why`  the summary, then the sentences of the matching section ("How it
+  works" for how X works and why X happens, "Why it matters" for why X matters), best first.
 - `compare` X vs Y, how do X and Y relate: both summaries, then the sentences of either entry
   that mention the other.
+- `limits`  pitfalls of X, when does X mislead: the summary, then its "Pitfalls".
 - `list`    kinds of X: the summary, then the entry's enumerations.
 
 Compromise: a quoted sentence can lean on its neighbours ("It ..."); sentences are kept in entry
@@ -34,8 +35,8 @@ from assistant.retrieval.lexicon import content_words, stem
 if TYPE_CHECKING:
     from assistant.types import Entry
 
-Shape = Literal["define", "name", "how", "why", "compare", "list"]
-SHAPES: tuple[Shape, ...] = ("define", "name", "how", "why", "compare", "list")
+Shape = Literal["define", "name", "how", "why", "cause", "limits", "compare", "list"]
+SHAPES: tuple[Shape, ...] = ("define", "name", "how", "why", "cause", "limits", "compare", "list")
 
 _COMPARE = re.compile(
     r"\b(?:vs\.?|versus|differ(?:s|ent|ence|ences)?|compare[ds]?|comparison|contrast|same (?:thing )?as|"
@@ -51,20 +52,28 @@ _LIST = re.compile(
     re.I)
 _WHY = re.compile(r"^\s*why\b|\bwhy (?:do|does|is|are|did|would|should|can)\b|\bwhy it matters\b|"
                   r"\bwhat is the point\b|\bwhat (?:is|are) .{1,40} (?:good|useful) for\b|\bmatter\b", re.I)
+_LIMITS = re.compile(r"\b(?:limitations?|pitfalls?|problems?|drawbacks?|weakness(?:es)?|caveats?|mislead\w*|fails?|"
+                     r"failure modes?|go wrong|goes wrong|downsides?|gotchas?|careful)\b", re.I)
+# "why does X matter" asks for significance; "why does X happen" for a cause (the mechanism).
+_MATTERS = re.compile(r"\b(?:matter|matters|important|useful|care|point|significan\w*|good for|worth)\b", re.I)
 _HOW = re.compile(r"^\s*how\b|\bhow (?:do|does|is|are|can|did|would)\b|\bwhat happens\b|\bwhat does .{1,60} do\b|"
                   r"\bused for\b|\bmechanism\b|\bwork(?:s)?\b\??$|\bstep by step\b", re.I)
 
-# Section headings of our entries that answer each shape (lower-cased prefixes).
+# Section headings of our entries that answer each shape (lower-cased prefixes), best first. The
+# corpus's headings: What it is (311 entries), Pitfalls (303), Why it matters (261), Intuition
+# (152), Example (129), and a few Recipe / In practice / How it works / When it misleads.
 _SECTIONS: dict[Shape, tuple[str, ...]] = {
-    "define": ("what it is", "definition", "intuition", "idea"),
-    "how": ("how it works", "how to", "mechanism", "method", "how ", "example", "what it is"),
-    "why": ("why it matters", "why", "significance", "pitfalls", "what it is"),
-    "list": ("kinds", "types", "variants", "examples", "what it is", "how"),
+    "define": ("what it is", "intuition"),
+    "how": ("how it works", "recipe", "the recipe", "in practice", "what it is", "example", "intuition"),
+    "cause": ("how it works", "intuition", "what it is", "why it matters"),
+    "why": ("why it matters", "uses", "in practice", "what it shows", "what it is"),
+    "limits": ("pitfalls", "when it misleads", "fixes", "why it matters"),
+    "list": ("kinds", "types", "variants", "examples", "what it is"),
     "compare": (),
     "name": (),
 }
 _MIN_WORDS = 5
-_EXTRA = {"define": 2, "how": 3, "why": 3, "list": 3, "compare": 2, "name": 1}
+_EXTRA = {"define": 2, "how": 3, "why": 3, "cause": 3, "limits": 3, "list": 3, "compare": 2, "name": 1}
 
 
 def classify(question: str, n_named: int) -> Shape:
@@ -80,10 +89,12 @@ def classify(question: str, n_named: int) -> Shape:
         return "compare"
     if _NAME.search(question) and n_named == 0:
         return "name"
+    if _LIMITS.search(question):
+        return "limits"
     if _LIST.search(question):
         return "list"
     if _WHY.search(question):
-        return "why"
+        return "why" if _MATTERS.search(question) else "cause"
     if _HOW.search(question):
         return "how"
     if n_named >= 2 and re.search(r"\band\b", question, re.I) and re.match(r"\s*(?:how|what)\b", question, re.I):
@@ -151,7 +162,8 @@ def entry_quotes(entry: Entry) -> list[Quote]:
     summary = _clean(sanitize_passage(entry.summary)[0])
     out = [Quote(entry.id, "", summary, 0)] if summary else []
     heading = ""
-    for block in re.split(r"\n(?=#{1,6} )|\n{2,}", entry.body):
+    body = re.sub(r"^(```|~~~).*?^\1[^\n]*$", "", entry.body, flags=re.S | re.M)  # code blocks do not read as prose
+    for block in re.split(r"\n(?=#{1,6} )|\n{2,}", body):
         block = block.strip()
         if block.startswith("#"):
             first, _, block = block.partition("\n")
@@ -160,7 +172,8 @@ def entry_quotes(entry: Entry) -> list[Quote]:
             clean, _removed = sanitize_passage(" ".join(line.split()))
             for piece in split_sentences(" ".join(clean.split())):
                 text = _clean(piece)
-                if len(text.split()) >= _MIN_WORDS and text[-1:] in ".!?)\"'`" and not text.endswith(".."):
+                if (len(text.split()) >= _MIN_WORDS and text[-1:] in ".!?)\"'`" and not text.endswith("..")
+                        and not text[:1].islower()):  # a lower-case start continues something left out
                     out.append(Quote(entry.id, heading, text, len(out)))
     return out
 
@@ -227,7 +240,8 @@ class Composer:
             if q.heading == "":
                 continue
             overlap = sum(idf.get(w, 1.0) for w in asked & stems_)
-            bonus = 2.0 if preferred and q.heading.startswith(preferred) else 0.0
+            rank = next((i for i, p in enumerate(preferred) if q.heading.startswith(p)), None)
+            bonus = 0.0 if rank is None else 2.0 * (1 - rank / len(preferred))
             out.append((overlap + bonus - 0.05 * q.position, q))
         return out
 
