@@ -295,7 +295,8 @@ def serve(
     except IndexNotFound:  # first run on a fresh machine: build, then serve
         _console(stderr=True).print(f"no index at {s.index_path} yet: building it first")
         _build(s)
-    _console(stderr=True).print("loading the index and the model ...")
+    model = " and the model" if s.generation.mode == "generated" else ""
+    _console(stderr=True).print(f"loading the index{model} ...")
     run_server(s, on_ready=lambda url: _console().print(f"chat ready at {url}  (Ctrl-C to stop)"))
 
 

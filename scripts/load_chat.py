@@ -190,7 +190,8 @@ def serve_here(port: int, scripted: float | None) -> None:
     from assistant.factory import open_retriever
     from assistant.pipeline import Assistant
     from assistant.settings import Settings
-    from assistant.ui.serve import open_assistant, serve
+    from assistant.factory import open_assistant
+    from assistant.ui.serve import serve
 
     settings = Settings()
     settings = settings.model_copy(update={"ui": settings.ui.model_copy(update={"port": port})})

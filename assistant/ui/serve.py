@@ -29,20 +29,6 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def open_assistant(settings: Settings) -> Assistant:
-    """Index + retriever + chat model, as configured.
-
-    Raises:
-        IndexNotFound, IndexCorrupt, IndexIncompatible, IndexStale, BackendUnavailable.
-    """
-    from assistant.factory import open_retriever
-    from assistant.llm import make_chat_model
-    from assistant.pipeline import Assistant
-
-    retriever = open_retriever(settings)
-    return Assistant(retriever, make_chat_model(settings), settings)
-
-
 def serve(
     settings: Settings,
     *,
@@ -53,7 +39,8 @@ def serve(
 
     Args:
         settings: the app settings (host, port, queue size, paths...).
-        assistant: a ready Assistant (default: `open_assistant(settings)`).
+        assistant: a ready Assistant (default: `factory.open_assistant(settings)`: the index, and
+            the chat model only in generated mode).
         on_ready: called with the URL once the server accepts connections (e.g. to print it).
 
     Raises:
@@ -61,6 +48,7 @@ def serve(
     """
     import uvicorn
 
+    from assistant.factory import open_assistant
     from assistant.ui.app import build_app, launch_config
 
     config = launch_config(settings)
