@@ -187,10 +187,9 @@ def run(url: str, sessions: int, questions: int, think: float) -> int:
 
 def serve_here(port: int, scripted: float | None) -> None:
     """Run the app in this process (the --start child)."""
-    from assistant.factory import open_retriever
+    from assistant.factory import open_assistant, open_retriever
     from assistant.pipeline import Assistant
     from assistant.settings import Settings
-    from assistant.factory import open_assistant
     from assistant.ui.serve import serve
 
     settings = Settings()
