@@ -224,7 +224,7 @@ def quoted_text(composition: Composition, entries: dict[str, Entry], url: Callab
         n = numbers.setdefault(quote.entry_id, len(numbers) + 1)
         shown = quote.text
         if quote.heading == "" and not (composition.lead and n == 1):  # a summary: say whose it is
-            shown = f"{entries[quote.entry_id].term}: {shown[:1].lower() + shown[1:] if shown[:2].istitle() else shown}"
+            shown = f"{entries[quote.entry_id].term}: {shown}"  # the summary's own capitals (names stay names)
         parts.append(_mark(shown, n))
         supports.append(SentenceSupport(text=quote.text, citation=n, support=1.0))
     citations = tuple(Citation(n=n, entry_id=eid, term=entries[eid].term, url=url(eid)) for eid, n in numbers.items())
