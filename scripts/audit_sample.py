@@ -68,7 +68,7 @@ def summary(folder: Path) -> None:
             continue
         v = json.loads(line)
         mode = key[v["id"]][v["label"]]
-        for kind in (kinds[v["id"]], "all_in_scope" if kinds[v["id"]] != "out_of_scope" else "out_of_scope"):
+        for kind in {kinds[v["id"]], "all_in_scope" if kinds[v["id"]] != "out_of_scope" else "out_of_scope"}:
             stats[(mode, kind)].append(v)
     rows: dict[str, dict[str, int]] = {}
     table = ["| mode | kind | n | false claim | answers the question | right concept |", "|---|---|---|---|---|---|"]
