@@ -240,7 +240,7 @@ def ask(
     if profile not in (None, "default", "fast"):
         raise UsageError(f"unknown profile '{profile}'", "use --profile default or --profile fast")
     s = _settings(corpus, index_dir, **({"profile": profile} if profile else {}))
-    if no_llm:
+    if no_llm or s.generation.mode != "generated":  # quoted answers need no model: no "preparing" bar
         assistant = open_assistant(s, use_llm=False)
     else:
         bar, callback = _progress_bytes("preparing the model")

@@ -106,8 +106,9 @@ def test_index_build_then_info(corpus_copy, tmp_path, built_index):
 
 
 @pytest.mark.slow
-def test_ask_no_llm_prepares_no_model(built_index, tmp_path):
-    out = run("ask", "What is an induction head?", "--no-llm", "--json", "--corpus", str(FIXTURE_CORPUS),
+@pytest.mark.parametrize("flags", [["--no-llm"], []])  # quoted answers (the default) need no model either
+def test_ask_no_llm_prepares_no_model(built_index, tmp_path, flags):
+    out = run("ask", "What is an induction head?", *flags, "--json", "--corpus", str(FIXTURE_CORPUS),
               "--index-dir", str(built_index.parent), cwd=tmp_path)
     assert out.returncode == 0, out.stderr
     assert "preparing the model" not in out.stderr

@@ -14,7 +14,8 @@ Shapes (`classify`):
 - `compare` X vs Y, how do X and Y relate: both summaries, then the sentences of either entry
   that mention the other.
 - `limits`  pitfalls of X, when does X mislead: the summary, then its "Pitfalls".
-- `list`    kinds of X: the summary, then the entry's enumerations.
+- `list`    kinds of X: the summary, then what each kind is when the glossary has entries
+  named after X ("Zero ablation", "Mean ablation" for ablation), else X's enumerations.
 
 Compromise: a quoted sentence can lean on its neighbours ("It ..."); sentences are kept in entry
 order after that entry's summary so the antecedent stays close. Yes/no questions get the facts
@@ -73,6 +74,7 @@ _SECTIONS: dict[Shape, tuple[str, ...]] = {
     "name": (),
 }
 _MIN_WORDS = 5
+_MAX_KINDS = 6
 _EXTRA = {"define": 2, "how": 3, "why": 3, "cause": 3, "limits": 3, "list": 3, "compare": 2, "name": 1}
 
 
@@ -110,6 +112,7 @@ class Quote:
     heading: str
     text: str
     position: int
+    bullet: bool = False  # from a list item of the entry
 
 
 @dataclass(frozen=True)
@@ -169,12 +172,13 @@ def entry_quotes(entry: Entry) -> list[Quote]:
             first, _, block = block.partition("\n")
             heading = first.lstrip("#").strip().lower()
         for line in re.split(r"\n(?=\s*(?:[-*+]|\d+[.)])\s)", block):
+            bullet = bool(re.match(r"\s*(?:[-*+]|\d+[.)])\s", line))
             clean, _removed = sanitize_passage(" ".join(line.split()))
             for piece in split_sentences(" ".join(clean.split())):
                 text = _clean(piece)
                 if (len(text.split()) >= _MIN_WORDS and text[-1:] in ".!?)\"'`" and not text.endswith("..")
                         and not text[:1].islower()):  # a lower-case start continues something left out
-                    out.append(Quote(entry.id, heading, text, len(out)))
+                    out.append(Quote(entry.id, heading, text, len(out), bullet))
     return out
 
 
@@ -219,6 +223,10 @@ class Composer:
         if not quotes:
             return Composition(shape, "", ())
         chosen = [quotes[0][0]] if quotes[0][0].heading == "" else []
+        kinds = self.kinds_of(main) if shape == "list" else []
+        if kinds:  # "TopK SAE", "Gated SAE" ... are kinds of "SAE": quote what each one is
+            kind_quotes = [self._quotes(k)[0][0] for k in kinds[:_MAX_KINDS] if self._quotes(k)]
+            return Composition(shape, "", tuple(chosen + kind_quotes))
         chosen += self._best(main, question, shape, _EXTRA[shape], exclude=chosen)
         lead = ""
         if shape == "name":
@@ -228,6 +236,21 @@ class Composer:
             lead = f"The term for this is {entry.term}{also}."
         chosen.sort(key=lambda q: q.position)
         return Composition(shape, lead, tuple(chosen))
+
+    def kinds_of(self, entry_id: str) -> list[str]:
+        """Entries whose term ends in this entry's term or an alias ("Zero ablation" for "Ablation"),
+        the ones it links first. Example: kinds_of("ablation") -> ["zero-ablation", "mean-ablation", ...]."""
+        main = self._entries[entry_id]
+        names = {n.casefold() for n in (main.term, *main.aliases) if len(n) >= 3}
+        out = []
+        for eid, e in self._entries.items():
+            if eid == entry_id:
+                continue
+            term = e.term.casefold()
+            if any(term.endswith(" " + n) for n in names) and term not in names:
+                out.append(eid)
+        linked = set(main.related)
+        return sorted(out, key=lambda eid: (eid not in linked, self._entries[eid].term.casefold()))
 
     def _scores(self, entry_id: str, question: str, shape: Shape) -> list[tuple[float, Quote]]:
         entry = self._entries[entry_id]
@@ -242,6 +265,8 @@ class Composer:
             overlap = sum(idf.get(w, 1.0) for w in asked & stems_)
             rank = next((i for i, p in enumerate(preferred) if q.heading.startswith(p)), None)
             bonus = 0.0 if rank is None else 2.0 * (1 - rank / len(preferred))
+            if shape == "list" and (q.bullet or q.text.count(",") >= 2):
+                bonus += 1.5  # a list question wants the entry's enumerations
             out.append((overlap + bonus - 0.05 * q.position, q))
         return out
 

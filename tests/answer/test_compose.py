@@ -93,3 +93,24 @@ def test_a_name_question_names_the_term_first(retriever):
     assert answer.shape == "name"
     term = retriever.index.entries[answer.citations[0].entry_id].term
     assert answer.answer.startswith(f"The term for this is {term}")
+
+
+def _entry(eid, term, related=(), aliases=()):
+    from assistant.types import Entry
+
+    return Entry(id=eid, term=term, aliases=aliases, section="s", summary=f"{term} is a thing that does work well.",
+                 related=related, body="## What it is\nIt does work in a specific way, as described here.", path="x")
+
+
+def test_kinds_are_entries_named_after_the_entry_linked_first():
+    from assistant.answer.compose import Composer
+
+    entries = {e.id: e for e in [
+        _entry("ablation", "Ablation", related=("zero-ablation",)),
+        _entry("mean-ablation", "Mean ablation"), _entry("zero-ablation", "Zero ablation"),
+        _entry("ablation-study", "Ablation study"), _entry("directional", "Direction", aliases=("directional ablation",)),
+    ]}
+    composer = Composer(entries)
+    assert composer.kinds_of("ablation") == ["zero-ablation", "mean-ablation"]
+    comp = composer.compose("What kinds of ablation are there?", ["ablation"], ["ablation"])
+    assert comp.shape == "list" and [q.entry_id for q in comp.quotes] == ["ablation", "zero-ablation", "mean-ablation"]
