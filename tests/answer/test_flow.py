@@ -91,7 +91,8 @@ def test_long_question_rejected_not_truncated(retriever):
 
 def test_deadline_cuts_answer_short(retriever):
     settings = Settings()
-    settings = settings.model_copy(update={"generation": settings.generation.model_copy(update={"deadline_s": 0.2})})
+    settings = settings.model_copy(update={"generation": settings.generation.model_copy(
+        update={"deadline_s": 0.2, "mode": "generated"})})
     slow = ScriptedChatModel(INDUCTION_REPLY, piece=4, delay_s=0.05)
     answer = Assistant(retriever, slow, settings).ask("What is an induction head?")
     assert answer.truncated
