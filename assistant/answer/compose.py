@@ -74,6 +74,7 @@ _SECTIONS: dict[Shape, tuple[str, ...]] = {
     "name": (),
 }
 _MIN_WORDS = 5
+_LOOKS_CITED = re.compile(r"\[\s*\d{1,3}(?:\s*,\s*\d{1,3})*\s*\]")
 _MAX_KINDS = 6
 _EXTRA = {"define": 2, "how": 3, "why": 3, "cause": 3, "limits": 3, "list": 3, "compare": 2, "name": 1}
 
@@ -177,7 +178,8 @@ def entry_quotes(entry: Entry) -> list[Quote]:
             for piece in split_sentences(" ".join(clean.split())):
                 text = _clean(piece)
                 if (len(text.split()) >= _MIN_WORDS and text[-1:] in ".!?)\"'`" and not text.endswith("..")
-                        and not text[:1].islower()):  # a lower-case start continues something left out
+                        and not text[:1].islower()  # a lower-case start continues something left out
+                        and not _LOOKS_CITED.search(text)):  # "[1, 10]" would read as our citation markers
                     out.append(Quote(entry.id, heading, text, len(out), bullet))
     return out
 

@@ -137,9 +137,15 @@ def answer_stream(retriever: HybridRetriever, chat_model: ChatModel | None, comp
             yield fallback()
             return
         timings["compose_s"] = round(time.perf_counter() - t1, 4)
+        cited = {c.entry_id for c in citations}
+        # Entries the composition drew on beyond the search hits (the kinds named after a listed
+        # entry, the other side of a comparison) are listed after the hits: every citation points
+        # into `retrieved`.
+        found = {h.entry_id for h in result.hits}
+        extra = tuple(RetrievedRef(entry_id=c.entry_id, term=c.term, score=0.0, section=entries[c.entry_id].section,
+                                   cited=True) for c in citations if c.entry_id not in found)
         yield final(answer=text, covered=True, instant=instant, citations=citations, composition="quoted",
-                    shape=composition.shape, retrieved=_refs(result, {c.entry_id for c in citations}),
-                    sentences=supports)
+                    shape=composition.shape, retrieved=_refs(result, cited) + extra, sentences=supports)
         return
 
     assert chat_model is not None

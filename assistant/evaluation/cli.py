@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from assistant.evaluation.dataset import EvalCase
+    from assistant.evaluation.gate import Check
     from assistant.evaluation.report import Report
     from assistant.retrieval.retriever import HybridRetriever
     from assistant.settings import Settings
@@ -363,8 +364,6 @@ def eval_gate(
     reports_dir: Path = REPORTS_DIR,
 ) -> int:
     """`eval gate`: retrieval on the full test split, answers on a sample, bounds from TOML."""
-    from rich.table import Table
-
     from assistant.evaluation.gate import check, load_gate_config
     from assistant.settings import LocalLLMSettings
 
@@ -383,20 +382,28 @@ def eval_gate(
     )
     print_summary(report)
     checks = check(report, config)
-    table = Table(title=f"gate ({thresholds})")
+    if out is not None:
+        _write(report, out, reports_dir)
+    return _report_checks(checks, f"gate ({thresholds})")
+
+
+def known_sets(sets_dir: Path = SETS_DIR) -> Sequence[str]:
+    """Names accepted by --set (files in evals/sets)."""
+    return sorted(p.stem for p in sets_dir.glob("*.jsonl"))
+
+
+def _report_checks(checks: Sequence[Check], title: str) -> int:
+    """Print the bounds table; EXIT_GATE_FAILED when an enforced bound fails, else EXIT_OK."""
+    from rich.table import Table
+
+    table = Table(title=title)
     for col in ("metric", "bound", "value", "ok"):
         table.add_column(col, justify="left" if col == "metric" else "right")
     for c in checks:
-        table.add_row(
-            c.metric,
-            f"{c.op} {c.bound:g}",
-            "-" if c.value is None else f"{c.value:.4f}",
-            "ok" if c.ok else ("FAIL" if c.enforced else "below target"),
-        )
+        table.add_row(c.metric, f"{c.op} {c.bound:g}", "-" if c.value is None else f"{c.value:.4f}",
+                      "ok" if c.ok else ("FAIL" if c.enforced else "below target"))
     out_console = _console()
     out_console.print(table)
-    if out is not None:
-        _write(report, out, reports_dir)
     enforced = [c for c in checks if c.enforced]
     failed = [c for c in enforced if not c.ok]
     missed = [c.metric for c in checks if not c.enforced and not c.ok]
@@ -412,11 +419,6 @@ def eval_gate(
     return EXIT_OK
 
 
-def known_sets(sets_dir: Path = SETS_DIR) -> Sequence[str]:
-    """Names accepted by --set (files in evals/sets)."""
-    return sorted(p.stem for p in sets_dir.glob("*.jsonl"))
-
-
 def eval_reference(
     settings: Settings,
     *,
@@ -430,15 +432,13 @@ def eval_reference(
 ) -> int:
     """`eval reference`: answer the reference set end to end; must-state / must-not per kind.
 
-    Returns 1 when `gate` is set and a `[reference.min]` / `[reference.max]` bound of the
-    thresholds file fails, else 0.
+    Returns EXIT_GATE_FAILED when `gate` is set and a `[reference.min]` / `[reference.max]`
+    bound of the thresholds file fails, else EXIT_OK.
     """
     import json
-    import tomllib
 
     from rich.table import Table
 
-    from assistant.errors import UsageError
     from assistant.evaluation.dataset import load_cases, resolve_set, sample_cases
     from assistant.evaluation.reference import run_reference, summarise
     from assistant.factory import open_assistant
@@ -469,18 +469,8 @@ def eval_reference(
                       str(sc.repeats), f"{sc.p50_s:.2f}")
     _console().print(table)
     if not gate:
-        return 0
-    bounds = tomllib.loads(thresholds.read_text()).get("reference", {})
-    failed = []
-    for op, table_ in (("min", bounds.get("min", {})), ("max", bounds.get("max", {}))):
-        for path, bound in table_.items():
-            kind, _, metric = path.partition(".")
-            if kind not in summary or not hasattr(summary[kind], metric):
-                raise UsageError(f"unknown reference metric {path!r} in {thresholds}",
-                                 "use <kind>.<must_state|must_not|refused|abstained|repeats>")
-            value = getattr(summary[kind], metric)
-            if value is None or (value < bound if op == "min" else value > bound):
-                failed.append(f"{path} = {value} ({op} {bound})")
-    for line in failed:
-        _console().print(f"FAIL {line}")
-    return 1 if failed else 0
+        return EXIT_OK
+    from assistant.evaluation.gate import check_reference, load_gate_config
+
+    return _report_checks(check_reference(summary, load_gate_config(thresholds).reference),
+                          f"reference gate ({thresholds})")

@@ -48,11 +48,14 @@ def test_entry_quotes_are_verbatim_and_stand_alone(fixture_corpus):
         assert quotes and quotes[0].heading == "" and quotes[0].text == " ".join(entry.summary.split())
         for q in quotes:
             assert q.text in _plain(entry), (entry.id, q.text)
+            assert not re.search(r"\[\s*\d{1,3}(?:\s*,\s*\d{1,3})*\s*\]", q.text)  # never mistaken for a citation
             assert not q.text.endswith(":") and len(q.text.split()) >= 5
 
 
 QUESTIONS = [
     "What is an induction head?",
+    "What kinds of attention heads are there?",
+    "How do induction heads and residual streams relate?",
     "How does an induction head work?",
     "Why do induction heads matter?",
     "what is it called when a head copies a token that followed an earlier copy of the current one",
