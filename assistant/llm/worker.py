@@ -199,7 +199,9 @@ class ProcessChatModel:
         try:
             child = self._running_child()
             rid = next(self._ids)
-            finished = not child.send({**request, "id": rid})
+            if not child.send({**request, "id": rid}):  # its stdin is gone: the child died between answers
+                raise self._crashed(child)
+            finished = False
             try:
                 while not finished:
                     msg = child.receive(self._settings.process_timeout_s)
