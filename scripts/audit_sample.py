@@ -1,12 +1,12 @@
 """The answer audit (evals/AUDIT.md): build a blind packet for a reviewer, then summarise the verdicts.
 
-    python scripts/audit_sample.py packet A.json B.json --out evals/reports/audit/DATE
+    python scripts/audit_sample.py packet A.json [B.json] --out evals/reports/audit/DATE
     python scripts/audit_sample.py summary evals/reports/audit/DATE
 
-`packet` takes two `mi-glossary eval reference` reports of the same questions (e.g. quoted and
-generated answers), keeps the questions both answered, and writes `packet.md`: per question its
-kind, the question and the two answers under the labels A and B in a random order per question
-(seeded), with the entry ids each cites. `key.json` (which label is which mode) is written
+`packet` takes one `mi-glossary eval reference` report, or two of the same questions (e.g.
+quoted and generated answers), keeps the questions all answered, and writes `packet.md`: per
+question its kind, the question and the answers under the labels A (and B, in a random order
+per question, seeded). `key.json` (which label is which mode) is written
 beside it for `summary`, and is not for the reviewer. The reviewer writes `judgments.jsonl`, one
 line per (question, label): {"id", "label", "false_claim": bool, "quote", "truth",
 "answers": "yes|partly|no", "right_concept": bool}. `summary` joins verdicts and key into
@@ -38,23 +38,24 @@ def load(path: Path) -> tuple[str, dict[str, dict]]:
     return report["mode"], {r["id"]: r for r in report["records"]}
 
 
-def packet(a: Path, b: Path, out: Path, seed: int) -> None:
-    (mode_a, rec_a), (mode_b, rec_b) = load(a), load(b)
-    ids = sorted(set(rec_a) & set(rec_b))
+def packet(reports: list[Path], out: Path, seed: int) -> None:
+    loaded = [load(p) for p in reports]
+    ids = sorted(set.intersection(*(set(recs) for _, recs in loaded)))
     rng = random.Random(seed)  # noqa: S311 - a shuffle for blinding, not a secret
     key, lines = {}, ["# Audit packet", "", "Judge each answer against the glossary only (corpus/entries).", ""]
+    labels = "AB"[: len(loaded)]
     for qid in ids:
-        pair = [(mode_a, rec_a[qid]), (mode_b, rec_b[qid])]
+        pair = [(mode, recs[qid]) for mode, recs in loaded]
         rng.shuffle(pair)
-        key[qid] = {"A": pair[0][0], "B": pair[1][0]}
+        key[qid] = {label: mode for label, (mode, _) in zip(labels, pair, strict=True)}
         lines += [f"## {qid} ({pair[0][1]['kind']})", "", f"**Question:** {pair[0][1]['question']}", ""]
-        for label, (_, rec) in zip("AB", pair, strict=True):
+        for label, (_, rec) in zip(labels, pair, strict=True):
             answer = rec["answer"].replace("\n", " ")
             lines += [f"**Answer {label}** (covered: {rec['covered']}):", "", f"> {answer}", ""]
     out.mkdir(parents=True, exist_ok=True)
     (out / "packet.md").write_text("\n".join(lines) + "\n")
     (out / "key.json").write_text(json.dumps(key, indent=1) + "\n")
-    kinds = {qid: rec_a[qid]["kind"] for qid in ids}
+    kinds = {qid: loaded[0][1][qid]["kind"] for qid in ids}
     (out / "kinds.json").write_text(json.dumps(kinds, indent=1) + "\n")
     print(f"{len(ids)} questions -> {out / 'packet.md'}")
 
@@ -94,15 +95,16 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
     p = sub.add_parser("packet")
-    p.add_argument("a", type=Path)
-    p.add_argument("b", type=Path)
+    p.add_argument("reports", type=Path, nargs="+", help="one report (a single answer per question) or two (A/B)")
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--seed", type=int, default=13)
     s = sub.add_parser("summary")
     s.add_argument("folder", type=Path)
     args = ap.parse_args()
     if args.cmd == "packet":
-        packet(args.a, args.b, args.out, args.seed)
+        if len(args.reports) > 2:
+            ap.error("packet takes one or two reports")
+        packet(args.reports, args.out, args.seed)
     else:
         summary(args.folder)
 
