@@ -79,8 +79,10 @@ _MAX_KINDS = 6
 _EXTRA = {"define": 2, "how": 3, "why": 3, "cause": 3, "limits": 3, "list": 3, "compare": 2, "name": 1}
 
 
-def classify(question: str, n_named: int) -> Shape:
-    """The shape an answer to `question` should take; `n_named` = distinct entries it names.
+def classify(question: str, n_named: int, pinned: bool = False) -> Shape:
+    """The shape an answer to `question` should take.
+
+    `n_named` = distinct entries it mentions; `pinned` = one of them is its subject ("what is X").
 
     Example:
         >>> classify("What is the difference between a QK and an OV circuit?", 2)
@@ -90,7 +92,7 @@ def classify(question: str, n_named: int) -> Shape:
     """
     if _COMPARE.search(question) and n_named >= 1:
         return "compare"
-    if _NAME.search(question) and n_named == 0:
+    if _NAME.search(question) and not pinned:  # "what do you call a head that ..." mentions "head"
         return "name"
     if _LIMITS.search(question):
         return "limits"
@@ -212,9 +214,11 @@ class Composer:
             self._idf = {w: math.log(1 + n / c) for w, c in df.items()}
         return self._idf
 
-    def compose(self, question: str, entry_ids: Sequence[str], named: Sequence[str]) -> Composition:
-        """Quote the entries `entry_ids` (best first) for `question`; `named` = entries it names."""
-        shape = classify(question, len(named))
+    def compose(self, question: str, entry_ids: Sequence[str], named: Sequence[str], *, pinned: bool = False
+                ) -> Composition:
+        """Quote the entries `entry_ids` (best first) for `question`; `named` = entries it mentions,
+        `pinned` = the first of `entry_ids` is the question's subject."""
+        shape = classify(question, len(named), pinned)
         if not entry_ids:
             return Composition(shape, "", ())
         if shape == "compare":

@@ -129,9 +129,12 @@ def answer_stream(retriever: HybridRetriever, chat_model: ChatModel | None, comp
 
     if not generate:
         # Terms the question names, in its own order, pinned or merely contained ("RMSNorm vs LayerNorm").
-        named_ids = list(dict.fromkeys(m.entry_id for m in result.matches if m.entry_id in entries))
-        ranked = list(dict.fromkeys([*named_ids[:1], *(h.entry_id for h in result.hits)]))
-        composition = composer.compose(q if query == q else query, ranked, named_ids)
+        # Only a pinned one (the question's subject) goes first; a contained one is often just a
+        # word used to describe something else, and retrieval already ranked it.
+        mentioned = list(dict.fromkeys(m.entry_id for m in result.matches if m.entry_id in entries))
+        pinned = [m.entry_id for m in named if m.entry_id in entries]
+        ranked = list(dict.fromkeys([*pinned[:1], *(h.entry_id for h in result.hits)]))
+        composition = composer.compose(q if query == q else query, ranked, mentioned, pinned=bool(pinned))
         text, citations, supports = quoted_text(composition, entries, retriever.url)
         if not citations:
             yield fallback()

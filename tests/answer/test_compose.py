@@ -16,6 +16,7 @@ from tests.doubles import ScriptedChatModel
     ("What is an induction head?", 1, "define"),
     ("what is it called when one neuron fires for several unrelated things", 0, "name"),
     ("Is there a term for heads that copy the next token?", 0, "name"),
+    ("What do you call an attention head that copies the next token?", 1, "name"),  # mentions a term, not pinned
     ("How does activation patching work?", 1, "how"),
     ("Why does superposition happen?", 1, "cause"),
     ("Why do induction heads matter?", 1, "why"),
@@ -117,3 +118,14 @@ def test_kinds_are_entries_named_after_the_entry_linked_first():
     assert composer.kinds_of("ablation") == ["zero-ablation", "mean-ablation"]
     comp = composer.compose("What kinds of ablation are there?", ["ablation"], ["ablation"])
     assert comp.shape == "list" and [q.entry_id for q in comp.quotes] == ["ablation", "zero-ablation", "mean-ablation"]
+
+
+def test_a_term_merely_mentioned_does_not_jump_ahead_of_retrieval(retriever):
+    question = ("what do you call an attention head that attends to the token right after an earlier copy of the "
+                "current token and copies it?")
+    answer = Assistant(retriever, None, Settings()).ask(question)
+    assert any(m.entry_id == "attention-head" for m in retriever.search(question).matches)  # mentioned...
+    assert answer.shape == "name"
+    top = answer.retrieved[0].entry_id
+    assert top != "attention-head" and answer.citations[0].entry_id == top  # ...not put before retrieval's pick
+    assert answer.answer.startswith(f"The term for this is {retriever.index.entries[top].term}")
