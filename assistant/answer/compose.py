@@ -3,12 +3,12 @@
 A small local model paraphrasing correct entries makes about one answer in four false (a swapped
 role, a wrong yes/no, the neighbouring concept). So the default answer quotes: it picks sentences
 of the retrieved entries for the question and puts them in a shape that fits what was asked.
-No sentence is written by a model; the only words of ours are fixed connectives ("The term for
-this is X.") whose truth rests on retrieval having found X.
+No sentence is written by a model; the only words of ours are fixed connectives ("The closest
+glossary entry is X.", "X:" before its definition) that claim no more than retrieval knows.
 
 Shapes (`classify`):
 - `define`  what is X: X's summary, then the closest sentences of its "What it is" part.
-- `name`    what is it called when ...: "The term for this is X." then X's summary.
+- `name`    what is it called when ...: "The closest glossary entry is X." then X's summary.
 - `how` / `cause` / `why`  the summary, then the sentences of the matching section ("How it
   works" for how X works and why X happens, "Why it matters" for why X matters), best first.
 - `compare` X vs Y, how do X and Y relate: both summaries, then the sentences of either entry
@@ -239,7 +239,9 @@ class Composer:
             entry = self._entries[main]
             aliases = [a for a in entry.aliases if a.casefold() != entry.term.casefold()][:2]
             also = f" (also: {', '.join(aliases)})" if aliases else ""
-            lead = f"The term for this is {entry.term}{also}."
+            # Retrieval knows the nearest entry, not that the description means it: say exactly that
+            # (a fresh audit counted "The term for this is X" as false when retrieval picked wrong).
+            lead = f"The closest glossary entry is {entry.term}{also}."
         chosen.sort(key=lambda q: q.position)
         return Composition(shape, lead, tuple(chosen))
 

@@ -96,7 +96,7 @@ def test_a_name_question_names_the_term_first(retriever):
         "what is it called when a head copies a token that followed an earlier copy of the current one")
     assert answer.shape == "name"
     term = retriever.index.entries[answer.citations[0].entry_id].term
-    assert answer.answer.startswith(f"The term for this is {term}")
+    assert answer.answer.startswith(f"The closest glossary entry is {term}")
 
 
 def _entry(eid, term, related=(), aliases=()):
@@ -128,4 +128,4 @@ def test_a_term_merely_mentioned_does_not_jump_ahead_of_retrieval(retriever):
     assert answer.shape == "name"
     top = answer.retrieved[0].entry_id
     assert top != "attention-head" and answer.citations[0].entry_id == top  # ...not put before retrieval's pick
-    assert answer.answer.startswith(f"The term for this is {retriever.index.entries[top].term}")
+    assert answer.answer.startswith(f"The closest glossary entry is {retriever.index.entries[top].term}")
