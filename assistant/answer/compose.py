@@ -282,9 +282,10 @@ class Composer:
         scored = [(sc, q) for sc, q in self._scores(entry_id, question, shape) if sc > 0 and q not in exclude]
         scored.sort(key=lambda t: -t[0])
         picked: list[Quote] = []
-        taken = [_stems(q.text) for q in exclude]
+        stems_of = dict(self._quotes(entry_id))  # computed once per entry, when it was first quoted
+        taken = [stems_of.get(q) or _stems(q.text) for q in exclude]
         for _, q in scored:
-            stems_ = _stems(q.text)
+            stems_ = stems_of[q]
             if any(len(stems_ & t) > 0.8 * max(1, min(len(stems_), len(t))) for t in taken):
                 continue  # says nearly what an earlier quote said
             picked.append(q)
