@@ -14,6 +14,8 @@ import re
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from assistant.indexing.adapter import AdapterInfo
+
 SCHEMA_VERSION = 2  # 2: manifest_sha256 seal
 _UNSEALED = "0" * 64
 _SEAL_RE = re.compile(rb'"manifest_sha256": "([0-9a-f]{64})"')
@@ -41,6 +43,7 @@ class IndexManifest(BaseModel):
     corpus_files: dict[str, str] = Field(description="Corpus file (relative) -> sha256 at build time.")
     n_chunks: int
     n_entries: int
+    adapter: AdapterInfo | None = Field(None, description="How the entry adapter was trained; None: no adapter.")
     files: dict[str, str] = Field(description="Build file (relative) -> sha256.")
     sizes: dict[str, int] = Field(description="Build file (relative) -> size in bytes.")
     manifest_sha256: str = Field(default=_UNSEALED, description="sha256 of this file with this value zeroed.")

@@ -2,7 +2,8 @@
 
 Layout: `index/<name>/CURRENT` names `build-<utc>-<fingerprint>/`, which holds manifest.json,
 entries.jsonl, sources.jsonl, chunks.jsonl, dense.faiss, sparse/, summaries.faiss (one vector per
-entry) and, when corpus/out_of_scope.yaml lists topics, off_topics.{jsonl,faiss}. A build writes into a
+entry), adapter.safetensors (the entry adapter, adapter.py) and, when corpus/out_of_scope.yaml
+lists topics, off_topics.{jsonl,faiss}. A build writes into a
 hidden staging folder, fsyncs, verifies by loading it back, renames it into place and only then
 swaps CURRENT with os.replace; the previous build stays. A build that cannot write (disk full,
 read-only folder, I/O error) removes what it wrote and raises IndexWriteError; a failed build
@@ -38,6 +39,7 @@ from assistant.errors import (
     IndexNotFound,
     IndexStale,
 )
+from assistant.indexing.adapter import ADAPTER_FILE, AdapterConfig, EntryAdapter, train_adapter, training_examples
 from assistant.indexing.dense import DenseIndex, write_dense
 from assistant.indexing.generations import build_lock as _lock
 from assistant.indexing.generations import (
@@ -61,6 +63,7 @@ from assistant.types import Chunk, Entry, Source
 
 Progress = Callable[[int, int], None]
 BUILD_CMD = "run `mi-glossary index build`"
+DEFAULT_ADAPTER = AdapterConfig()
 KEEP_BUILDS = 2
 _FORBIDDEN_SUFFIXES = (".pkl", ".pickle", ".npz", ".joblib")
 
@@ -77,6 +80,7 @@ class LoadedIndex:
     off_topics: tuple[OffTopic, ...] = ()
     off_topic_dense: DenseIndex | None = None  # one vector per off-topic, same embedder
     summary_dense: DenseIndex | None = None  # one "term: summary" vector per entry, in entries.jsonl order
+    adapter: EntryAdapter | None = None  # reorders the top candidates (adapter.py); None in older builds
 
 
 def _write_jsonl(path: Path, rows: list) -> None:
@@ -94,8 +98,11 @@ def build_index(
     max_tokens: int = 200,
     progress: Progress | None = None,
     batch_size: int = 32,
+    adapter_config: AdapterConfig | None = DEFAULT_ADAPTER,
 ) -> Path:
     """Chunk, embed and index the corpus into a new generation; return its folder.
+
+    `adapter_config=None` builds without the entry adapter (the ranking of earlier versions).
 
     Raises:
         IndexLocked: another build is running.
@@ -108,12 +115,14 @@ def build_index(
     try:
         index_path.mkdir(parents=True, exist_ok=True)
         with _lock(index_path):
-            return _build_generation(corpus, embedder, count_tokens, index_path, max_tokens, progress, batch_size)
+            return _build_generation(corpus, embedder, count_tokens, index_path, max_tokens, progress, batch_size,
+                                     adapter_config)
     except OSError as exc:
         raise write_error(exc, index_path, before) from exc
 
 
-def _build_generation(corpus, embedder, count_tokens, index_path, max_tokens, progress, batch_size) -> Path:
+def _build_generation(corpus, embedder, count_tokens, index_path, max_tokens, progress, batch_size,
+                      adapter_config) -> Path:
     """The build proper, under the lock: staging folder -> verify -> rename -> swap CURRENT."""
     clean_orphans(index_path)
     pointer = index_path / "CURRENT"
@@ -126,7 +135,7 @@ def _build_generation(corpus, embedder, count_tokens, index_path, max_tokens, pr
     swapped = False
     staging.mkdir()
     try:
-        _build_into(staging, corpus, embedder, count_tokens, max_tokens, progress, batch_size)
+        _build_into(staging, corpus, embedder, count_tokens, max_tokens, progress, batch_size, adapter_config)
         load_build(staging, expected_embedder=embedder.model_id)  # verify before it counts
         final = index_path / name
         if final.exists():
@@ -144,7 +153,7 @@ def _build_generation(corpus, embedder, count_tokens, index_path, max_tokens, pr
     return final
 
 
-def _build_into(staging, corpus, embedder, count_tokens, max_tokens, progress, batch_size) -> None:
+def _build_into(staging, corpus, embedder, count_tokens, max_tokens, progress, batch_size, adapter_config) -> None:
     chunks: list[Chunk] = []
     try:
         for entry in sorted(corpus.entries.values(), key=lambda e: e.id):
@@ -156,18 +165,17 @@ def _build_into(staging, corpus, embedder, count_tokens, max_tokens, progress, b
     except ValueError as exc:
         raise DataError(f"chunking failed: {exc}", "shorten that paragraph") from exc
     texts = [embed_text(c) for c in chunks]
-    vectors = np.zeros((len(texts), embedder.dim), dtype=np.float32)
-    for start in range(0, len(texts), batch_size):
-        batch = embedder.embed(texts[start : start + batch_size])
-        vectors[start : start + len(batch)] = batch
-        if progress:
-            progress(min(start + batch_size, len(texts)), len(texts))
+    ordered = sorted(corpus.entries.values(), key=lambda e: e.id)
+    examples = training_examples(ordered) if adapter_config else []
+    total = len(texts) + len(examples)
+    vectors = _embed(embedder, texts, batch_size, lambda done: progress and progress(done, total))
     _check_unit(vectors, [f"chunk {c.chunk_id}" for c in chunks])
     # One short "term: summary" vector per entry: the fair opponent of the short off-topic texts.
-    ordered = sorted(corpus.entries.values(), key=lambda e: e.id)
     summaries = embedder.embed([f"{e.term}: {e.summary}" for e in ordered])
     _check_unit(summaries, [f"the summary of {e.id}" for e in ordered])
     write_dense(summaries, staging / "summaries.faiss")
+    example_vectors = _embed(embedder, [t for t, _ in examples], batch_size,
+                             lambda done: progress and progress(len(texts) + done, total))
     if corpus.off_topics:
         off = embedder.embed([f"{o.topic}: {o.text}" for o in corpus.off_topics])
         _check_unit(off, [f"off-topic '{o.topic}'" for o in corpus.off_topics])
@@ -180,6 +188,12 @@ def _build_into(staging, corpus, embedder, count_tokens, max_tokens, progress, b
     (staging / "sparse").mkdir()
     with names_file(staging / "sparse"):
         write_sparse([f"{c.term} {c.heading} {c.text}" for c in chunks], staging / "sparse")
+    adapter_info = None  # written last: the largest file of a small corpus
+    if adapter_config:
+        adapter, adapter_info = train_adapter(example_vectors, np.array([j for _, j in examples]), summaries,
+                                              adapter_config)
+        with names_file(staging / ADAPTER_FILE):
+            adapter.save(staging / ADAPTER_FILE)
     files = {str(p.relative_to(staging)): p for p in sorted(staging.rglob("*")) if p.is_file()}
     libs = {}
     for lib in ("faiss-cpu", "bm25s", "sentence-transformers", "numpy", "torch"):
@@ -197,12 +211,22 @@ def _build_into(staging, corpus, embedder, count_tokens, max_tokens, progress, b
         corpus_files=dict(corpus.file_hashes),
         n_chunks=len(chunks),
         n_entries=len(corpus.entries),
+        adapter=adapter_info,
         files={rel: sha256_file(p) for rel, p in files.items()},
         sizes={rel: p.stat().st_size for rel, p in files.items()},
     )
     with names_file(staging / "manifest.json"):
         (staging / "manifest.json").write_bytes(seal_manifest(manifest))
     fsync_tree(staging)
+
+
+def _embed(embedder: Embedder, texts: list[str], batch_size: int, done: Callable[[int], object]) -> np.ndarray:
+    vectors = np.zeros((len(texts), embedder.dim), dtype=np.float32)
+    for start in range(0, len(texts), batch_size):
+        batch = embedder.embed(texts[start : start + batch_size])
+        vectors[start : start + len(batch)] = batch
+        done(min(start + batch_size, len(texts)))
+    return vectors
 
 
 def _check_unit(vectors: np.ndarray, names: list[str]) -> None:
@@ -306,7 +330,14 @@ def load_build(build: Path, *, expected_embedder: str | None = None) -> LoadedIn
         if off_dense.ntotal != len(off_topics):
             raise IndexCorrupt(f"off-topic counts disagree: jsonl {len(off_topics)}, faiss {off_dense.ntotal}",
                                BUILD_CMD)
-    return LoadedIndex(build, manifest, entries, sources, chunks, dense, sparse, off_topics, off_dense, summaries)
+    adapter = None
+    if ADAPTER_FILE in manifest.files:
+        try:
+            adapter = EntryAdapter.load(build / ADAPTER_FILE, manifest.dim, len(entries))
+        except ValueError as exc:  # checksums passed, so the file was written wrong
+            raise IndexCorrupt(str(exc), BUILD_CMD) from None
+    return LoadedIndex(build, manifest, entries, sources, chunks, dense, sparse, off_topics, off_dense, summaries,
+                       adapter)
 
 
 def corpus_changes(manifest: IndexManifest, corpus_root: Path) -> list[str]:

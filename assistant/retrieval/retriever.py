@@ -57,6 +57,7 @@ class HybridRetriever:
                 self._lead_row[chunk.doc_id] = row
         # summaries.faiss row i is the i-th entry of entries.jsonl; it votes for that entry's lead chunk
         self._summary_lead = [self._lead_row.get(eid) for eid in index.entries]
+        self._entry_row = {eid: i for i, eid in enumerate(index.entries)}  # the adapter's rows, same order
 
     def _first_url(self, entry_id: str) -> str:
         for sid in self.index.entries[entry_id].sources:
@@ -126,7 +127,9 @@ class HybridRetriever:
             rows = {self._lead_row[e]: e for e in contained}
             for row, value in rrf([(list(rows), s.sparse_weight)], k=s.rrf_k).items():
                 fused[row] = fused.get(row, 0.0) + value
-        hits = self._group(fused, cosine, matches, max(k, COVERAGE_DEPTH))
+        hits = self._group(fused, cosine, matches, max(k, COVERAGE_DEPTH, s.rerank_depth))
+        if mode == "hybrid" and self.index.adapter is not None and s.rerank_depth:
+            hits = self._rerank(hits, vec)
         t4 = time.perf_counter()
         best = max(dense_scores, default=0.0)
         timings = {"resolve_ms": (t1 - t0) * 1e3, "dense_ms": (t2 - t1) * 1e3,
@@ -137,6 +140,33 @@ class HybridRetriever:
                             missing_rare=lex.missing_rare(query, [h.entry_id for h in hits[:COVERAGE_DEPTH]]),
                             followup=terms_from is not None, off_topic=off_topic, off_topic_score=off_score,
                             summary_best=summary_best)
+
+    def _rerank(self, hits: list[Hit], vec) -> list[Hit]:
+        """Reorder the first `rerank_depth` unpinned hits by fused score blended with the adapter.
+
+        The entry adapter (indexing/adapter.py) was trained to say which entry a text describes,
+        so it lifts RMSNorm over LayerNorm for "a LayerNorm variant that skips the mean". Pinned
+        entries stay first; candidates below the depth keep their order. Score = (1 - w) * fused
+        score / best fused score in the block + w * adapter probability.
+        """
+        s = self.settings
+        pinned = [h for h in hits if h.matched_term]
+        rest = [h for h in hits if not h.matched_term]
+        block, tail = rest[: s.rerank_depth], rest[s.rerank_depth :]
+        if len(block) < 2:
+            return hits
+        probs = self.index.adapter.probabilities(vec)
+        top = max(h.score for h in block) or 1.0
+        blended = {h.entry_id: (1 - s.rerank_weight) * h.score / top
+                   + s.rerank_weight * float(probs[self._entry_row[h.entry_id]]) for h in block}
+        block = sorted(block, key=lambda h: -blended[h.entry_id])
+        floor = min(blended.values())
+        # Scores stay monotonic in rank: the tail sits below the block.
+        tail_top = max((h.score for h in tail), default=0.0) or 1.0
+        tail_scores = [floor * 0.5 * h.score / tail_top for h in tail]
+        out = pinned + [h.model_copy(update={"score": round(blended[h.entry_id], 6)}) for h in block]
+        out += [h.model_copy(update={"score": round(v, 6)}) for h, v in zip(tail, tail_scores, strict=True)]
+        return [h.model_copy(update={"rank": rank}) for rank, h in enumerate(out, 1)]
 
     def _group(self, fused: dict[int, float], cosine: dict[int, float], matches: list[TermMatch], k: int) -> list[Hit]:
         chunks = self.index.chunks
