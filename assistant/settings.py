@@ -56,6 +56,15 @@ class RetrievalSettings(_Section):
         0.7, ge=0, le=1, description="Share of the entry adapter's probability in the reordering score (the rest "
         "is the fused score). Chosen on dev + defs-dev from 0.3 / 0.5 / 0.7 / 1.0."
     )
+    description_words: int = Field(
+        15, ge=1, description="A question this many words long is a description: one rare word in it that the "
+        "top entries never use does not make it off-topic when the entry adapter is sure (see adapter_confident)."
+    )
+    adapter_confident: float = Field(
+        0.5, ge=0, le=1, description="Entry-adapter probability at which a description counts as describing one "
+        "entry. Chosen on dev + defs-dev: every refused description there scored 0.64-0.98, off-topic "
+        "questions with rare words at most 0.74 (all shorter than description_words)."
+    )
     coverage_threshold: float = Field(
         0.42, description="Best cosine (any chunk or entry summary) below which a question that names no term "
         "counts as not covered (calibrated on evals)."

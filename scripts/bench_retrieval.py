@@ -1,6 +1,7 @@
-"""Retrieval benchmark: our hybrid vs BM25 alone vs dense alone vs LangChain's stock FAISS.
+"""Retrieval benchmark: our hybrid vs the hybrid before the entry adapter vs BM25, dense, LangChain's FAISS.
 
-    .venv/bin/python scripts/bench_retrieval.py [--set test] [--out evals/reports/bench]
+    .venv/bin/python scripts/bench_retrieval.py [--set test[,defs-heldout,...]] [--build-times]
+                                                [--out evals/reports/bench]
 
 One run, one index, one test split, the same embedder and the same query strings (follow-ups
 rewritten into standalone queries exactly as the answer flow does) for every system. The
@@ -8,7 +9,10 @@ LangChain baseline is `langchain_community.vectorstores.FAISS` built in memory w
 `FAISS.from_texts` over the very texts our index embedded, through an `Embeddings` adapter
 over our embedder, queried through its stock `as_retriever()`; never `load_local` (pickle).
 Its chunk hits are mapped to entries in rank order (first occurrence wins). "hybrid (ours)" is
-the shipped retriever (dense + BM25 + entry summaries, named terms pinned). Ranking metrics
+the shipped retriever (dense + BM25 + entry summaries, named terms pinned, top 10 reordered by
+the entry adapter); "hybrid before adapter" is the same index with `rerank_depth=0`, i.e. the
+ranking before the adapter existed. `--build-times` also builds the corpus twice into a
+temporary folder, without and with the adapter, and reports both build times. Ranking metrics
 use in-scope questions only; latency is per query, wall clock, including the query embedding.
 Needs `pip install langchain-community` (the `bench` extra); without it that row is skipped.
 """
@@ -28,7 +32,8 @@ from assistant.evaluation.report import atomic_write_bytes, atomic_write_text, g
 from assistant.evaluation.runner import RANK_DEPTH, query_for
 from assistant.factory import open_retriever
 from assistant.retrieval.lexicon import topic_text
-from assistant.settings import Settings
+from assistant.retrieval.retriever import HybridRetriever
+from assistant.settings import RetrievalSettings, Settings
 
 LC_CHUNKS = 40  # chunks fetched from the LangChain retriever (= our per-ranker candidates)
 Search = Callable[[str], list[str]]
@@ -78,6 +83,28 @@ def langchain_faiss(retriever) -> tuple[Search, float]:
         return ranked[:RANK_DEPTH]
 
     return search, built
+
+
+def build_times(settings: Settings) -> dict[str, float]:
+    """Seconds for one index build without the entry adapter (the build before it) and one with it."""
+    import tempfile
+
+    from assistant.corpus import load_corpus
+    from assistant.embedding import make_embedder
+    from assistant.embedding.local import WordPieceCounter
+    from assistant.indexing.store import DEFAULT_ADAPTER, build_index
+
+    corpus = load_corpus(settings.paths.corpus_dir)
+    embedder = make_embedder(settings.embedder)
+    counter = WordPieceCounter(settings.embedder.model_path)
+    out = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, config in (("without adapter (before)", None), ("with adapter", DEFAULT_ADAPTER)):
+            t0 = time.perf_counter()
+            build_index(corpus, embedder, counter, Path(tmp) / name.split()[0], max_tokens=settings.chunking.max_tokens,
+                        batch_size=settings.embedder.batch_size, adapter_config=config)
+            out[name] = round(time.perf_counter() - t0, 1)
+    return out
 
 
 def score(
@@ -161,6 +188,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--set", default="test", help="Eval set name in evals/sets or a .jsonl path.")
     parser.add_argument("--out", type=Path, default=Path("evals/reports/bench"), help="Folder for JSON + PNG.")
     parser.add_argument("--sets-dir", type=Path, default=Path("evals/sets"))
+    parser.add_argument("--build-times", action="store_true",
+                        help="Also time one index build without and one with the entry adapter.")
     args = parser.parse_args(argv)
 
     from rich.console import Console
@@ -170,21 +199,28 @@ def main(argv: list[str] | None = None) -> int:
 
     console = Console(highlight=False, markup=False)
     settings = Settings()
+    names = [n for n in args.set.split(",") if n]
     try:
         retriever = open_retriever(settings)
-        cases = load_cases(resolve_set(args.set, args.sets_dir), known_entries=retriever.index.entries)
+        cases, kinds = [], []
+        for name in names:
+            loaded = load_cases(resolve_set(name, args.sets_dir), known_entries=retriever.index.entries)
+            loaded = [c for c in loaded if not c.must_abstain]
+            cases += loaded
+            kinds += [c.kind if len(names) == 1 else f"{name}:{c.kind}" for c in loaded]
     except GlossaryError as exc:
         Console(stderr=True).print(f"error: {exc}", markup=False)
         return exc.exit_code
-    cases = [c for c in cases if not c.must_abstain]
     queries = [query_for(retriever, c, settings) for c in cases]
     own = {q: topic_text(c.question) for q, c in zip(queries, cases, strict=True) if q != topic_text(c.question)}
     expected = [c.expected_entries for c in cases]
-    kinds = [c.kind for c in cases]
     retriever.search("warm up the embedder", RANK_DEPTH)
+    before = HybridRetriever(retriever.index, retriever.embedder,
+                             RetrievalSettings(**{**settings.retrieval.model_dump(), "rerank_depth": 0}))
 
     systems: dict[str, Search] = {
         "hybrid (ours)": ours(retriever, "hybrid", True, own),
+        "hybrid before adapter": ours(before, "hybrid", True, own),
         "hybrid, no term pinning": ours(retriever, "hybrid", False),
         "BM25 alone": ours(retriever, "bm25", False),
         "dense alone": ours(retriever, "dense", False),
@@ -218,15 +254,22 @@ def main(argv: list[str] | None = None) -> int:
             f"{lat['p95']:.1f}",
         )
     console.print(table)
-    kinds_table = Table(title="hit@5 by kind (recall@5 for multi)")
-    kinds_table.add_column("system")
     kind_names = sorted(set(kinds))
-    for k in kind_names:
-        kinds_table.add_column(k, justify="right")
-    for name, res in results.items():
-        key = {k: "recall_at_5" if k == "multi" else "hit_at_5" for k in kind_names}
-        kinds_table.add_row(name, *(f"{res['by_kind'][k][key[k]]:.3f}" for k in kind_names))
-    console.print(kinds_table)
+    for title, metric in (("hit@1 by kind", "hit_at_1"), ("hit@5 by kind (recall@5 for multi)", "hit_at_5")):
+        kinds_table = Table(title=title)
+        kinds_table.add_column("system")
+        for k in kind_names:
+            kinds_table.add_column(f"{k} (n={kinds.count(k)})", justify="right")
+        for name, res in results.items():
+            key = {k: "recall_at_5" if k.endswith("multi") and metric == "hit_at_5" else metric for k in kind_names}
+            kinds_table.add_row(name, *(f"{res['by_kind'][k][key[k]]:.3f}" for k in kind_names))
+        console.print(kinds_table)
+    if "LangChain FAISS (stock)" in results:
+        ratio = results["hybrid (ours)"]["latency_ms"]["p50"] / results["LangChain FAISS (stock)"]["latency_ms"]["p50"]
+        notes.append(f"p50 latency, ours / LangChain FAISS in this run: {ratio:.2f}x")
+    builds = build_times(settings) if args.build_times else {}
+    for name, seconds in builds.items():
+        notes.append(f"index build {name}: {seconds:.1f} s")
     for note in notes:
         console.print(note)
 
@@ -238,6 +281,7 @@ def main(argv: list[str] | None = None) -> int:
         "embedder": retriever.embedder.model_id,
         "git_commit": git_commit(),
         "notes": notes,
+        "build_seconds": builds,
         "settings": json.loads(settings.retrieval.model_dump_json()),
         "results": results,
     }

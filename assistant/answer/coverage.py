@@ -14,7 +14,9 @@ Rules, in order; thresholds in `RetrievalSettings`, swept with `mi-glossary eval
    overfitting entry, but closer still to "dropout".
 5. A question whose topic rests on a rare word the glossary never uses ("word2vec", "Shapley"),
    or on a very rare one that none of the top entries uses ("RNNs" when the hits are about
-   attribution), is not covered (`assistant.retrieval.lexicon`).
+   attribution), is not covered (`assistant.retrieval.lexicon`). Exempt: a description at least
+   `description_words` long that the entry adapter assigns to one entry with probability
+   `adapter_confident` or more: one unusual word in a 30-word definition is not its topic.
 6. A question that clearly names a term inside a longer sentence (a multi-word term or an
    acronym: "my SAE has units that never fire") is covered.
 7. Otherwise the best cosine of any chunk or entry summary must reach `coverage_threshold`,
@@ -68,7 +70,9 @@ def is_covered(result: SearchResult, settings: RetrievalSettings) -> bool:
     glossary_best = max(result.best_dense, result.summary_best)
     if result.off_topic and result.off_topic_score - glossary_best >= settings.off_topic_margin:
         return False
-    if result.foreign_words or result.missing_rare:
+    described = (len(result.query.split()) >= settings.description_words
+                 and result.adapter_top >= settings.adapter_confident)
+    if (result.foreign_words or result.missing_rare) and not described:
         return False
     if any(m.strong for m in result.matches):
         return True

@@ -39,6 +39,7 @@ class SearchResult:
     off_topic: str = ""  # the nearest topic the glossary does not cover (corpus/out_of_scope.yaml)
     off_topic_score: float = 0.0  # its cosine with the query
     summary_best: float = 0.0  # best cosine of any entry's "term: summary" vector
+    adapter_top: float = 0.0  # the entry adapter's highest probability: how surely the query describes one entry
 
 
 class HybridRetriever:
@@ -128,8 +129,9 @@ class HybridRetriever:
             for row, value in rrf([(list(rows), s.sparse_weight)], k=s.rrf_k).items():
                 fused[row] = fused.get(row, 0.0) + value
         hits = self._group(fused, cosine, matches, max(k, COVERAGE_DEPTH, s.rerank_depth))
-        if mode == "hybrid" and self.index.adapter is not None and s.rerank_depth:
-            hits = self._rerank(hits, vec)
+        probs = self.index.adapter.probabilities(vec) if self.index.adapter is not None else None
+        if mode == "hybrid" and probs is not None and s.rerank_depth:
+            hits = self._rerank(hits, probs)
         t4 = time.perf_counter()
         best = max(dense_scores, default=0.0)
         timings = {"resolve_ms": (t1 - t0) * 1e3, "dense_ms": (t2 - t1) * 1e3,
@@ -139,9 +141,10 @@ class HybridRetriever:
                             foreign_words=lex.foreign(query),
                             missing_rare=lex.missing_rare(query, [h.entry_id for h in hits[:COVERAGE_DEPTH]]),
                             followup=terms_from is not None, off_topic=off_topic, off_topic_score=off_score,
-                            summary_best=summary_best)
+                            summary_best=summary_best,
+                            adapter_top=float(probs.max()) if probs is not None else 0.0)
 
-    def _rerank(self, hits: list[Hit], vec) -> list[Hit]:
+    def _rerank(self, hits: list[Hit], probs) -> list[Hit]:
         """Reorder the first `rerank_depth` unpinned hits by fused score blended with the adapter.
 
         The entry adapter (indexing/adapter.py) was trained to say which entry a text describes,
@@ -155,7 +158,6 @@ class HybridRetriever:
         block, tail = rest[: s.rerank_depth], rest[s.rerank_depth :]
         if len(block) < 2:
             return hits
-        probs = self.index.adapter.probabilities(vec)
         top = max(h.score for h in block) or 1.0
         blended = {h.entry_id: (1 - s.rerank_weight) * h.score / top
                    + s.rerank_weight * float(probs[self._entry_row[h.entry_id]]) for h in block}

@@ -104,3 +104,16 @@ def test_pronoun_free_followups_are_rewritten(retriever, question):
     assert rewritten.endswith("(Activation patching)")
     assert standalone_query("what is the logit lens?", history, retriever.resolver,
                             retriever.index.entries) == "what is the logit lens?"
+
+
+def test_a_long_description_the_adapter_is_sure_of_survives_one_unusual_word(retriever):
+    """Rule 5's exemption: one rare word ("palimpsest") in a long definition is not its topic."""
+    query = ("an attention head that notices the current token appeared earlier, looks at whatever came right "
+             "after that earlier copy and copies it forward, like reading a palimpsest of the context")
+    result = retriever.search(query)
+    assert result.foreign_words or result.missing_rare  # the lexical rule would refuse it ...
+    assert result.adapter_top >= RetrievalSettings().adapter_confident
+    assert is_covered(result, RetrievalSettings())  # ... but the adapter is sure it describes one entry
+    assert not is_covered(result, RetrievalSettings(description_words=100))  # without the exemption: refused
+    short = retriever.search("palimpsest attention heads")
+    assert not is_covered(short, RetrievalSettings())  # a short question still rests on its rare word
