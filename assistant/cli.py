@@ -5,7 +5,6 @@ Exit codes: 0 ok, 2 usage, 3 data (corpus/index), 4 model/back end, 5 network.
 
 from __future__ import annotations
 
-import json
 import re
 import sys
 from collections.abc import Callable
@@ -41,23 +40,21 @@ def safe_terminal_text(text: str) -> str:
 
 
 def _settings(corpus: Path | None = None, index_dir: Path | None = None, **llm: Any):
-    from pydantic import ValidationError
+    """Settings from the environment plus the command's options, all validated (UsageError if not)."""
+    from assistant.settings import override_settings
 
-    from assistant.errors import UsageError
-    from assistant.settings import Settings
-
-    try:
-        s = Settings()
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = "__".join(str(x) for x in first["loc"]).upper()
-        raise UsageError(f"bad setting MI_GLOSSARY_{where}: {first['msg']}",
-                         "fix or unset that environment variable (see the README's configuration table)") from None
-    paths = s.paths.model_copy(update={k: v for k, v in {"corpus_dir": corpus, "index_dir": index_dir}.items() if v})
-    s = s.model_copy(update={"paths": paths})
+    paths = {k: v for k, v in {"corpus_dir": corpus, "index_dir": index_dir}.items() if v}
+    sections: dict[str, Any] = {"paths": paths} if paths else {}
     if llm:
-        s = s.model_copy(update={"llm": s.llm.model_copy(update=llm)})
-    return s
+        sections["llm"] = llm
+    return override_settings(**sections)
+
+
+def _write_json(model: Any) -> None:
+    """One line of JSON on stdout: a model of `assistant.contracts` (the documented contracts)."""
+    import json
+
+    sys.stdout.write(json.dumps(model.model_dump(mode="json"), ensure_ascii=False) + "\n")
 
 
 def _console(stderr: bool = False):
@@ -134,7 +131,7 @@ def _build(s) -> None:
     err.print(f"corpus: {len(loaded.entries)} entries, {len(loaded.sources)} sources; loading the embedder")
     embedder = make_embedder(s.embedder)
     counter = WordPieceCounter(s.embedder.model_path)
-    with _bar("embedding chunks") as bar:
+    with _bar("embedding chunks and adapter examples") as bar:
         task = bar.add_task("embed", total=None)
         path = build_index(loaded, embedder, counter, s.index_path, max_tokens=s.chunking.max_tokens,
                            batch_size=s.embedder.batch_size,
@@ -181,11 +178,9 @@ def search(
     s = _settings(corpus, index_dir)
     result = open_retriever(s).search(query, k, mode=mode)  # type: ignore[arg-type]
     if as_json:
-        keys = ("rank", "entry_id", "term", "aliases", "section", "score", "chunk_id", "text", "url")
-        payload = {"query": result.query, "hits": [{key: getattr(h, key) for key in keys} for h in result.hits]}
-        for hit in payload["hits"]:
-            hit["aliases"] = list(hit["aliases"])
-        sys.stdout.write(json.dumps(payload, ensure_ascii=False) + "\n")
+        from assistant.contracts import SearchResponse
+
+        _write_json(SearchResponse.from_result(result))
         return
     from rich.table import Table
 
@@ -248,16 +243,9 @@ def ask(
             assistant = open_assistant(s, progress=callback)
     answer = assistant.ask(question)
     if as_json:
-        payload = {
-            "question": answer.question,
-            "answer": answer.answer,
-            "covered": answer.covered,
-            "citations": [c.model_dump() for c in answer.citations],
-            "retrieved": [{"entry_id": r.entry_id, "term": r.term, "score": r.score} for r in answer.retrieved],
-            "timings": answer.timings,
-            "models": answer.models,
-        }
-        sys.stdout.write(json.dumps(payload, ensure_ascii=False) + "\n")
+        from assistant.contracts import AskResponse
+
+        _write_json(AskResponse.from_answer(answer))
         return
     out = _console()
     out.print(safe_terminal_text(answer.answer))
@@ -281,12 +269,13 @@ def serve(
     index_dir: IndexOpt = None,
 ) -> None:
     """Start the chat UI on http://127.0.0.1:7860 (loopback only unless --host says otherwise)."""
+    from assistant.settings import override_settings
     from assistant.ui.serve import serve as run_server
 
     s = _settings(corpus, index_dir, **({"profile": profile} if profile else {}))
     updates = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
     if updates:
-        s = s.model_copy(update={"ui": s.ui.model_copy(update=updates)})
+        s = override_settings(s, ui=updates)
     from assistant.errors import IndexNotFound
     from assistant.indexing.store import current_build
 
@@ -297,7 +286,30 @@ def serve(
         _build(s)
     model = " and the model" if s.generation.mode == "generated" else ""
     _console(stderr=True).print(f"loading the index{model} ...")
-    run_server(s, on_ready=lambda url: _console().print(f"chat ready at {url}  (Ctrl-C to stop)"))
+
+    def ready(url: str) -> None:
+        extra = f", MCP at {url}mcp" if s.mcp.http else ""
+        _console().print(f"chat ready at {url}  (API at {url}api/v1{extra}; Ctrl-C to stop)")
+
+    run_server(s, on_ready=ready)
+
+
+@app.command("mcp")
+@handle_errors
+def mcp_stdio(
+    corpus: CorpusOpt = None,
+    index_dir: IndexOpt = None,
+) -> None:
+    """Serve the glossary to MCP clients (Claude Desktop, Cursor, agents) over stdin/stdout."""
+    import contextlib
+
+    from assistant.factory import open_mcp_server
+    from assistant.integrations.mcp_server import run_stdio
+
+    s = _settings(corpus, index_dir)
+    with contextlib.redirect_stdout(sys.stderr):  # stdout carries only MCP messages
+        server = open_mcp_server(s)
+    run_stdio(server)
 
 
 def _exit(code: int) -> None:
@@ -368,8 +380,9 @@ def eval_reference(
 
     if mode not in ("quoted", "generated"):
         raise UsageError(f"unknown mode '{mode}'", "use --mode quoted or --mode generated")
-    s = _settings(**({"profile": profile} if profile else {}))
-    s = s.model_copy(update={"generation": s.generation.model_copy(update={"mode": mode})})
+    from assistant.settings import override_settings
+
+    s = override_settings(_settings(**({"profile": profile} if profile else {})), generation={"mode": mode})
     _exit(ev.eval_reference(s, set_name=set_name, limit=limit, out=out, gate=gate))
 
 

@@ -93,3 +93,17 @@ class NetworkError(GlossaryError):
     """A remote back end could not be reached."""
 
     exit_code = 5
+
+
+class EntryNotFound(UsageError):
+    """No glossary entry has this id or term."""
+
+
+class ServiceBusy(GlossaryError):
+    """Every answer slot is taken and the waiting line is full; `retry_after_s` says when to retry."""
+
+    exit_code = 4
+
+    def __init__(self, problem: str, fix: str = "", *, retry_after_s: int = 5) -> None:
+        self.retry_after_s = retry_after_s
+        super().__init__(problem, fix)

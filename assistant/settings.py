@@ -6,11 +6,14 @@ Environment variables use the prefix `MI_GLOSSARY_` and `__` between sections, e
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from assistant.errors import UsageError
 
 
 class _Section(BaseModel):
@@ -129,6 +132,14 @@ class UISettings(_Section):
     feedback_path: Path = Field(Path("evals/feedback.jsonl"), description="Where thumbs up/down are appended.")
 
 
+class MCPSettings(_Section):
+    http: bool = Field(True, description="Also serve MCP (streamable HTTP) at /mcp on `mi-glossary serve`.")
+    token_env: str = Field(
+        "MI_GLOSSARY_MCP_TOKEN", description="NAME of the env var holding the bearer token /mcp requires (never "
+        "the token); while it is unset, /mcp answers loopback clients only."
+    )
+
+
 def _llm_kind(value: object) -> str:
     """`kind` may be omitted (e.g. only MI_GLOSSARY_LLM__PROFILE set): it then means local."""
     if isinstance(value, dict):
@@ -153,10 +164,39 @@ class Settings(BaseSettings):
     )
     generation: GenerationSettings = Field(default_factory=GenerationSettings, description="Answer generation.")
     ui: UISettings = Field(default_factory=UISettings, description="Chat server.")
+    mcp: MCPSettings = Field(default_factory=MCPSettings, description="MCP server.")
 
     @property
     def index_path(self) -> Path:
         return self.paths.index_dir / self.paths.index_name
+
+
+def _merged(base: Mapping[str, Any], updates: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in updates.items():
+        nested = isinstance(value, Mapping) and isinstance(out.get(key), Mapping)
+        out[key] = _merged(out[key], value) if nested else value
+    return out
+
+
+def override_settings(base: Settings | None = None, /, **sections: Mapping[str, Any]) -> Settings:
+    """`base` (default: from the environment) with some fields replaced, validated like the environment.
+
+    >>> override_settings(paths={"index_dir": "/srv/index"}).index_path
+    PosixPath('/srv/index/default')
+
+    Raises:
+        UsageError: a value that does not validate (the message names the setting).
+    """
+    try:
+        if base is None:
+            return Settings(**sections)
+        return Settings(**_merged(base.model_dump(), sections))
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = "__".join(str(x) for x in first["loc"]).upper()
+        raise UsageError(f"bad setting MI_GLOSSARY_{where}: {first['msg']}",
+                         "fix that value or environment variable (see the README's configuration table)") from None
 
 
 def settings_table() -> str:

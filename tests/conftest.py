@@ -2,13 +2,37 @@
 
 from __future__ import annotations
 
+import asyncio
 import shutil
+import threading
+from collections.abc import Callable, Coroutine
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 FIXTURE_CORPUS = Path(__file__).parent / "fixtures" / "corpus"
 REPO = Path(__file__).resolve().parents[1]
+
+
+def run_in_own_loop(fn: Callable[[], Coroutine[Any, Any, Any]]) -> Any:
+    """`asyncio.run(fn())` in a thread of its own, for async client code in sync tests: the browser
+    tests (pytest-playwright's sync API) leave an event loop running in the main thread."""
+    out: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            out["value"] = asyncio.run(fn())
+        except BaseException as exc:
+            out["error"] = exc
+
+    thread = threading.Thread(target=target, name="async-client")
+    thread.start()
+    thread.join(120)
+    assert not thread.is_alive(), "the async client hung"
+    if "error" in out:
+        raise out["error"]
+    return out.get("value")
 
 
 @pytest.fixture(scope="session")

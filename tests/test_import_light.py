@@ -29,3 +29,9 @@ def test_cli_help_runs():
     assert out.returncode == 0
     for command in ("search", "corpus", "index"):
         assert command in out.stdout
+
+
+def test_public_api_is_lazy():
+    code = ("import sys, assistant\nassert 'assistant.factory' not in sys.modules\n"
+            "from assistant import Settings, open_assistant\nassert callable(open_assistant) and Settings().retrieval.k")
+    assert _loaded_after(code) == set()

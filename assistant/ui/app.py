@@ -2,9 +2,11 @@
 
 `build_app(assistant, settings)` builds everything without starting a server (tests and
 `serve.py` run it with uvicorn). Routes declared before the mount win over Gradio's catch-all:
-`/healthz`, `/entry/<id>`, `/glossary`, `/ui/app.js`, `/ui/pages.css`. Gradio runs with no
-share link, no analytics, no MCP, no SSR, no monitoring, no shown errors, no allowed file
-paths, a bounded queue and one slot for the language model; `SecurityMiddleware` wraps it all.
+`/healthz`, `/entry/<id>`, `/glossary`, `/ui/app.js`, `/ui/pages.css`, the JSON API under
+`/api/v1` (`ui/api.py`) and our MCP endpoint `/mcp` (streamable HTTP, `integrations/mcp_server.py`).
+Gradio runs with no share link, no analytics, no MCP of its own, no SSR, no monitoring, no shown
+errors, no allowed file paths, a bounded queue and one slot for the language model; the chat,
+the API and MCP share one set of answer slots (`assistant.slots`); `SecurityMiddleware` wraps it all.
 """
 
 from __future__ import annotations
@@ -81,10 +83,20 @@ def build_app(assistant: Assistant, settings: Settings, *, catalog: Catalog | No
     from fastapi import FastAPI, Query
     from fastapi.responses import HTMLResponse, JSONResponse, Response
 
+    from assistant import factory
+    from assistant.ui.api import PREFIX, build_api
+
     config = launch_config(settings)
     catalog = catalog or Catalog.load(assistant.entries, assistant.sources, settings.paths.corpus_dir)
-    controller = ChatController(assistant, catalog, settings)
-    app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+    blocks: list[gr.Blocks] = []  # filled below: the chat's Gradio queue counts against the shared slots
+    slots = factory.make_slots(settings, pending=lambda: len(blocks[0]._queue) if blocks else 0)
+    service = factory.open_service(settings, assistant=assistant, slots=slots)
+    controller = ChatController(assistant, catalog, settings, slots=slots)
+    mcp_routes, lifespan = (factory.open_mcp_http(settings, service, host=config.host, body_limit=config.body_limit)
+                            if settings.mcp.http else ([], None))
+    app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
+    app.router.routes.extend(mcp_routes)
+    app.mount(PREFIX, build_api(service))
 
     @app.get("/healthz")
     def healthz() -> JSONResponse:
@@ -113,6 +125,7 @@ def build_app(assistant: Assistant, settings: Settings, *, catalog: Catalog | No
 
     demo = _blocks(gr, controller, catalog, assistant, config)
     demo.queue(max_size=config.queue_size, default_concurrency_limit=2)
+    blocks.append(demo)
     theme = gr.themes.Soft(font=SYSTEM_FONTS, font_mono=MONO_FONTS)  # system fonts: no font CDN request
     app = gr.mount_gradio_app(
         app,
@@ -133,8 +146,11 @@ def build_app(assistant: Assistant, settings: Settings, *, catalog: Catalog | No
         css=APP_CSS,
         head='<script src="/ui/app.js" defer></script>',
     )
-    app.add_middleware(SecurityMiddleware, body_limit=config.body_limit)
+    app.add_middleware(SecurityMiddleware, body_limit=config.body_limit,
+                       mcp_token_env=settings.mcp.token_env if settings.mcp.http else None)
     app.state.launch_config = config
+    app.state.slots = slots
+    app.state.service = service
     app.state.blocks = demo
     app.state.controller = controller
     return app
@@ -174,7 +190,7 @@ def _blocks(
             yield view.transcript, view.panel, chips(view.chips), session, ""
 
     def validate(question: str, session: Any) -> list[Any]:
-        problem = controller.check(question)
+        problem = controller.check(question) or controller.busy()
         return [gr.validate(not problem, problem), gr.validate(True, "")]
 
     def pick(sample: Any) -> str:

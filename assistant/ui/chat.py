@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from assistant.errors import GlossaryError
 from assistant.pipeline import Assistant
 from assistant.settings import Settings
+from assistant.slots import AnswerSlots
 from assistant.textnorm import clean_text
 from assistant.types import Answer, ChatMessage, DeltaEvent, FinalEvent, InstantEvent
 from assistant.ui import views
@@ -90,12 +91,14 @@ class ChatController:
         catalog: Catalog,
         settings: Settings,
         feedback: FeedbackLog | None = None,
+        slots: AnswerSlots | None = None,
     ) -> None:
         self.assistant = assistant
         self.catalog = catalog
         self.settings = settings
         self.feedback_log = feedback or FeedbackLog(settings.ui.feedback_path)
         self.max_chars = settings.retrieval.max_query_chars
+        self.slots = slots or AnswerSlots(waiting=settings.ui.queue_size)
 
     # -- input checks (also run as the Gradio validator, before the request takes a queue slot)
 
@@ -110,6 +113,12 @@ class ChatController:
             )
         if not clean_text(question).strip():
             return "Type a question, e.g. 'What is an induction head?'"
+        return ""
+
+    def busy(self) -> str:
+        """'' unless every answer slot (shared with the API and MCP) is taken: then the message to show."""
+        if self.slots.full():
+            return "The assistant is busy answering other questions; please ask again in a few seconds."
         return ""
 
     # -- views
@@ -165,21 +174,9 @@ class ChatController:
             yield self.view(session)
             return
         yield self.view(session)
-        last = time.monotonic()
         try:
-            for event in self.assistant.stream(question, history):
-                if isinstance(event, InstantEvent):
-                    turn.instant = event
-                elif isinstance(event, DeltaEvent):
-                    turn.streamed += event.text
-                    if time.monotonic() - last < STREAM_INTERVAL_S:
-                        continue
-                elif isinstance(event, FinalEvent):
-                    turn.answer = event.answer
-                    turn.streamed = ""
-                    continue
-                last = time.monotonic()
-                yield self.view(session)
+            with self.slots.hold(admitted=True):  # Gradio's queue admitted it: wait for the slot
+                yield from self._stream(question, history, turn, session)
         except GlossaryError as exc:
             turn.error = str(exc)
         except Exception:
@@ -188,6 +185,23 @@ class ChatController:
         if not turn.done:
             turn.error = GENERIC_ERROR
         yield self.view(session)
+
+    def _stream(self, question: str, history: list[ChatMessage], turn: Turn, session: ChatSession
+                ) -> Iterator[ChatView]:
+        last = time.monotonic()
+        for event in self.assistant.stream(question, history):
+            if isinstance(event, InstantEvent):
+                turn.instant = event
+            elif isinstance(event, DeltaEvent):
+                turn.streamed += event.text
+                if time.monotonic() - last < STREAM_INTERVAL_S:
+                    continue
+            elif isinstance(event, FinalEvent):
+                turn.answer = event.answer
+                turn.streamed = ""
+                continue
+            last = time.monotonic()
+            yield self.view(session)
 
     # -- feedback
 

@@ -2,7 +2,10 @@
 
 - Refuses file-read and traversal shapes (`..`, encoded dots and slashes, `file=`, dot-files such
   as `.env`, and the corpus/index/evals folders), the upload routes (the app has no upload
-  feature), MCP and monitoring.
+  feature), Gradio's own MCP and monitoring.
+- Guards our MCP endpoint (/mcp): when the env var named by `mcp.token_env` holds a token, every
+  request needs `Authorization: Bearer <token>` (401 otherwise); while it is unset, only loopback
+  clients get in (403), so a server bound to another address is never an open MCP endpoint.
 - Caps request bodies: a 10 MB chat message is answered 413 before Gradio parses it, so it never
   takes a queue slot. Bodies without Content-Length are refused (411).
 - Refuses state-changing requests whose Origin is not this server (CSRF), and strips every
@@ -22,6 +25,9 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
+import hmac
+import ipaddress
+import os
 import re
 from collections.abc import Iterable
 
@@ -39,7 +45,6 @@ BLOCKED_PREFIXES = (
     "/gradio_api/file",
     "/file",
     "/gradio_api/mcp",
-    "/mcp",
     "/monitoring",
     "/gradio_api/monitoring",
     "/gradio_api/proxy",
@@ -49,6 +54,7 @@ BLOCKED_PREFIXES = (
     "/openapi.json",
 )
 _JOIN_PATHS = ("/gradio_api/queue/join", "/gradio_api/call/")
+MCP_PATH = "/mcp"
 _UNCOMPRESSED_HTML = ("/", "/glossary")  # pages whose inline scripts we hash (asked uncompressed)
 
 
@@ -107,10 +113,34 @@ def refusal(method: str, path: str, raw_path: str, headers: Headers, body_limit:
     return None
 
 
+def _loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def mcp_refusal(headers: Headers, client_host: str, token_env: str | None) -> tuple[int, str] | None:
+    """Why a request to /mcp is refused, or None. `token_env` None: MCP is not served here."""
+    if token_env is None:
+        return 404, "not found"
+    token = os.environ.get(token_env, "")
+    if token:
+        given = headers.get("authorization", "")
+        scheme, _, value = given.partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(value.strip().encode(), token.encode()):
+            return 401, "MCP needs 'Authorization: Bearer <token>' (the token is in the server's " + token_env + ")"
+        return None
+    if not _loopback(client_host):
+        return 403, f"MCP from other machines needs a bearer token: set {token_env} on the server"
+    return None
+
+
 class SecurityMiddleware:
-    def __init__(self, app: ASGIApp, *, body_limit: int = 65_536) -> None:
+    def __init__(self, app: ASGIApp, *, body_limit: int = 65_536, mcp_token_env: str | None = None) -> None:
         self.app = app
         self.body_limit = body_limit
+        self.mcp_token_env = mcp_token_env
         self._join_lock = asyncio.Lock()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -120,8 +150,13 @@ class SecurityMiddleware:
         headers = Headers(scope=scope)
         raw_path = (scope.get("raw_path") or scope["path"].encode()).decode("latin-1")  # the path only
         refused = refusal(scope["method"], scope["path"], raw_path, headers, self.body_limit)
+        path = scope["path"]
+        if refused is None and (path == MCP_PATH or path.startswith(MCP_PATH + "/")):
+            client = scope.get("client") or ("", 0)
+            refused = mcp_refusal(headers, client[0], self.mcp_token_env)
         if refused is not None:
-            await self._plain(send, *refused)
+            extra = [(b"www-authenticate", b'Bearer realm="mcp"')] if refused[0] == 401 else []
+            await self._plain(send, *refused, extra=extra)
             return
         if scope["method"] == "GET" and scope["path"] in _UNCOMPRESSED_HTML:
             scope = dict(scope)
@@ -172,12 +207,13 @@ class SecurityMiddleware:
             headers[name] = value
 
     @staticmethod
-    async def _plain(send: Send, status: int, message: str) -> None:
+    async def _plain(send: Send, status: int, message: str, extra: list[tuple[bytes, bytes]] | None = None) -> None:
         body = message.encode()
         out = MutableHeaders(
             raw=[
                 (b"content-type", b"text/plain; charset=utf-8"),
                 (b"content-length", str(len(body)).encode()),
+                *(extra or []),
             ]
         )
         SecurityMiddleware._harden(out, ())
