@@ -197,7 +197,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from assistant.errors import GlossaryError
 
-    console = Console(highlight=False, markup=False)
+    console = Console(highlight=False, markup=False, width=240)  # the by-kind tables are wide
     settings = Settings()
     names = [n for n in args.set.split(",") if n]
     try:

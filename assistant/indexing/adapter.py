@@ -50,9 +50,9 @@ class AdapterConfig:
     epochs: int = 20
     seed: int = 0
     temperature: float = 0.05
-    learning_rate: float = 1e-3
+    learning_rate: float = 3e-3
     l2: float = 1e-3  # pulls the map towards the identity and the entry vectors towards their summaries
-    batch_size: int = 64
+    batch_size: int = 256  # 64 learned the same (dev hit@1 within one question) in 8x the time
 
 
 def mask_names(text: str, entry: Entry, placeholder: str = "this") -> str:
@@ -83,8 +83,9 @@ def _defining_sentences(body: str) -> list[str]:
 def training_examples(entries: Sequence[Entry]) -> list[tuple[str, int]]:
     """(text, index of its entry in `entries`) pairs, all made from the corpus itself.
 
-    Masked texts teach "this description is entry j"; the unmasked names and "term: summary" keep
-    lookups by name where they were. Questions are covered by two templates around the summary.
+    Masked texts teach "this description is entry j"; the unmasked names keep lookups by name
+    where they were (the "term: summary" vectors join as examples in `train_adapter`, already
+    embedded). Questions are covered by two templates around the summary.
     """
     pairs: list[tuple[str, int]] = []
     for j, entry in enumerate(entries):
@@ -95,9 +96,8 @@ def training_examples(entries: Sequence[Entry]) -> list[tuple[str, int]]:
         pairs.append((f"what is the name for {lowered}?", j))
         pairs.append((f"what do you call {lowered}?", j))
         pairs += [(mask_names(s, entry), j) for s in _defining_sentences(entry.body)]
-        for name in sorted({entry.term, *entry.aliases}):
-            pairs += [(name, j), (f"what is {name}?", j)]
-        pairs.append((f"{entry.term}: {entry.summary}", j))
+        pairs += [(name, j) for name in sorted({entry.term, *entry.aliases})]
+        pairs.append((f"what is {entry.term}?", j))
     return pairs
 
 
@@ -167,8 +167,9 @@ def train_adapter(
     started = time.perf_counter()
     torch.manual_seed(config.seed)
     order = torch.Generator().manual_seed(config.seed)
-    x = torch.from_numpy(np.ascontiguousarray(examples, dtype=np.float32))
-    y = torch.from_numpy(np.asarray(labels, dtype=np.int64))
+    # each entry's own "term: summary" vector is one more example of it
+    x = torch.from_numpy(np.ascontiguousarray(np.vstack([examples, summaries]), dtype=np.float32))
+    y = torch.from_numpy(np.concatenate([np.asarray(labels, dtype=np.int64), np.arange(len(summaries))]))
     base = torch.from_numpy(np.ascontiguousarray(summaries, dtype=np.float32))
     dim = x.shape[1]
     delta_map = torch.nn.Parameter(torch.zeros(dim, dim))

@@ -221,10 +221,12 @@ def _build_into(staging, corpus, embedder, count_tokens, max_tokens, progress, b
 
 
 def _embed(embedder: Embedder, texts: list[str], batch_size: int, done: Callable[[int], object]) -> np.ndarray:
+    """Vectors of `texts` in their order, embedded shortest first (batches of like length pad least)."""
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
     vectors = np.zeros((len(texts), embedder.dim), dtype=np.float32)
     for start in range(0, len(texts), batch_size):
-        batch = embedder.embed(texts[start : start + batch_size])
-        vectors[start : start + len(batch)] = batch
+        rows = order[start : start + batch_size]
+        vectors[rows] = embedder.embed([texts[i] for i in rows])
         done(min(start + batch_size, len(texts)))
     return vectors
 

@@ -58,7 +58,7 @@ def test_training_is_deterministic_and_learns_its_examples(fixture_corpus, embed
     assert np.array_equal(a.query_map, b.query_map) and np.array_equal(a.entries, b.entries)
     untrained = float(np.mean((x @ summaries.T).argmax(axis=1) == y))
     assert info.train_accuracy > untrained, (info.train_accuracy, untrained)
-    assert info.examples == len(examples) and info.epochs == 5
+    assert info.examples == len(examples) + len(entries) and info.epochs == 5  # + each "term: summary"
 
 
 def test_the_built_index_carries_a_sealed_adapter(built_index, embedder):
