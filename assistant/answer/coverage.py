@@ -32,6 +32,8 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
+from pydantic import BaseModel, ConfigDict, Field
+
 from assistant.retrieval.resolver import subject_of
 
 if TYPE_CHECKING:
@@ -56,25 +58,55 @@ _REQUEST = re.compile(
 )
 
 
-def is_covered(result: SearchResult, settings: RetrievalSettings) -> bool:
+RULES = ("no-hits", "named-term", "writing-request", "unknown-short-subject", "off-topic", "rare-word",
+         "contained-term", "cosine")
+
+
+class Coverage(BaseModel):
+    """The coverage decision with its reason: which rule decided, and the figures it looked at."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    covered: bool
+    rule: str = Field(description="The deciding rule: " + ", ".join(RULES) + ".")
+    detail: str = Field(description="What that rule saw, in words (figures included).")
+
+
+def decide(result: SearchResult, settings: RetrievalSettings) -> Coverage:
+    """Rules 1-7 of the module docstring, in order; the first that applies decides."""
     if not result.hits:
-        return False
-    if any(m.how in ("exact", "fuzzy") for m in result.matches):
-        return True
-    if _REQUEST.search(result.query):
-        return False
+        return Coverage(covered=False, rule="no-hits", detail="retrieval returned no entries")
+    named = [m for m in result.matches if m.how in ("exact", "fuzzy")]
+    if named:
+        return Coverage(covered=True, rule="named-term",
+                        detail="names " + ", ".join(f"{m.entry_id} ({m.how})" for m in named))
+    if found := _REQUEST.search(result.query):
+        return Coverage(covered=False, rule="writing-request", detail=f"asks for writing: '{found.group(0)}'")
     subject = subject_of(result.query)
     if (_DEFINITIONAL.match(result.query) and len(subject.split()) <= SHORT_SUBJECT_WORDS and not result.matches
             and not result.followup):
-        return False
+        return Coverage(covered=False, rule="unknown-short-subject",
+                        detail=f"asks what '{subject}' is, and no entry has that name")
     glossary_best = max(result.best_dense, result.summary_best)
     if result.off_topic and result.off_topic_score - glossary_best >= settings.off_topic_margin:
-        return False
+        return Coverage(covered=False, rule="off-topic",
+                        detail=f"nearer to the uncovered topic '{result.off_topic}' ({result.off_topic_score:.3f}) "
+                        f"than to any entry ({glossary_best:.3f}) by at least {settings.off_topic_margin:.3f}")
     described = (len(result.query.split()) >= settings.description_words
                  and result.adapter_top >= settings.adapter_confident)
-    if (result.foreign_words or result.missing_rare) and not described:
-        return False
-    if any(m.strong for m in result.matches):
-        return True
+    rare = [*result.foreign_words, *result.missing_rare]
+    if rare and not described:
+        kind = "the glossary never uses" if result.foreign_words else "no top entry uses"
+        return Coverage(covered=False, rule="rare-word", detail=f"rests on rare words {kind}: {', '.join(rare)}")
+    strong = [m.entry_id for m in result.matches if m.strong]
+    if strong:
+        return Coverage(covered=True, rule="contained-term", detail="clearly names " + ", ".join(strong))
     threshold = settings.coverage_threshold + (UNKNOWN_WORD_MARGIN if result.unknown_words else 0.0)
-    return glossary_best >= threshold
+    sign = ">=" if glossary_best >= threshold else "<"
+    raised = f" (raised for unknown words {', '.join(result.unknown_words)})" if result.unknown_words else ""
+    note = f"; rare words {', '.join(rare)} excused: a description the adapter is sure of" if rare else ""
+    return Coverage(covered=glossary_best >= threshold, rule="cosine",
+                    detail=f"best cosine {glossary_best:.3f} {sign} threshold {threshold:.3f}{raised}{note}")
+
+
+def is_covered(result: SearchResult, settings: RetrievalSettings) -> bool:
+    return decide(result, settings).covered

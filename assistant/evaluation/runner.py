@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict
 
-from assistant.answer.coverage import is_covered
+from assistant.answer.coverage import decide
 from assistant.answer.flow import retrieve
 from assistant.errors import BackendUnavailable, GlossaryError, UsageError
 from assistant.evaluation.answer_metrics import AnswerRecord, score_answer
@@ -60,6 +60,8 @@ class RetrievalRecord(BaseModel):
     covered: bool
     latency_ms: float
     error: str = ""
+    coverage_rule: str = ""  # the coverage rule that decided (answer.coverage.RULES)
+    coverage_detail: str = ""  # what it saw
 
 
 class Failure(BaseModel):
@@ -129,14 +131,17 @@ def retrieve_case(
         return RetrievalRecord(**common, query="", ranked=(), best_dense=0.0, matches=(), covered=False,
                                latency_ms=latency, error=str(exc)), None
     latency = round((time.perf_counter() - t0) * 1e3, 3)
+    coverage = decide(result, rs)
     record = RetrievalRecord(
         **common,
         query=query,
         ranked=tuple(h.entry_id for h in result.hits[:RANK_DEPTH]),
         best_dense=round(float(result.best_dense), 6),
         matches=tuple(f"{m.how}:{m.entry_id}" for m in result.matches),
-        covered=is_covered(result, rs),
+        covered=coverage.covered,
         latency_ms=latency,
+        coverage_rule=coverage.rule,
+        coverage_detail=coverage.detail,
     )
     return record, result
 
@@ -157,7 +162,7 @@ def run_retrieval(
     return RetrievalRun(records, results)
 
 
-def _explain(rec: RetrievalRecord, threshold: float) -> str:
+def _explain(rec: RetrievalRecord) -> str:
     parts = []
     if rec.error:
         return f"refused by the retriever: {rec.error}"
@@ -168,17 +173,10 @@ def _explain(rec: RetrievalRecord, threshold: float) -> str:
             rank = rec.ranked.index(e) + 1 if e in rec.ranked else None
             parts.append(f"{e} at rank {rank}" if rank else f"{e} not in top {RANK_DEPTH}")
         if not rec.covered:
-            parts.append(
-                f"false refusal: best cosine {rec.best_dense:.3f} < {threshold:.3f}"
-                + (f" with only {', '.join(rec.matches)}" if rec.matches else ", no term match")
-            )
+            parts.append(f"false refusal by rule {rec.coverage_rule}: {rec.coverage_detail}")
     elif rec.covered:
-        why = (
-            f"matched {', '.join(rec.matches)}"
-            if rec.matches
-            else f"best cosine {rec.best_dense:.3f} >= {threshold:.3f}"
-        )
-        parts.append(f"answered out-of-scope question ({why}); top hit {rec.ranked[0] if rec.ranked else '-'}")
+        parts.append(f"answered out-of-scope question (rule {rec.coverage_rule}: {rec.coverage_detail}); "
+                     f"top hit {rec.ranked[0] if rec.ranked else '-'}")
     return "; ".join(parts)
 
 
@@ -211,7 +209,7 @@ def summarize_retrieval(records: Sequence[RetrievalRecord], threshold: float) ->
             query=r.query,
             expected=r.expected,
             top5=r.ranked[:5],
-            reason=_explain(r, threshold),
+            reason=_explain(r),
         )
         for r in records
         if _is_failure(r)

@@ -117,3 +117,18 @@ def test_a_long_description_the_adapter_is_sure_of_survives_one_unusual_word(ret
     assert not is_covered(result, RetrievalSettings(description_words=100))  # without the exemption: refused
     short = retriever.search("palimpsest attention heads")
     assert not is_covered(short, RetrievalSettings())  # a short question still rests on its rare word
+
+
+@pytest.mark.parametrize(("query", "covered", "rule", "detail"), [
+    ("what is an induction head", True, "named-term", "induction-head"),
+    ("the clusters in my word2vec embeddings of tweets look odd", False, "rare-word", "word2vec"),
+    ("how does dropout regularize a network during training", False, "off-topic", "dropout"),
+    ("write me a poem about superposition", False, "writing-request", "poem"),
+    ("what is speculative decoding", False, "unknown-short-subject", "speculative decoding"),
+])
+def test_the_decision_names_its_rule_and_what_it_saw(retriever, query, covered, rule, detail):
+    from assistant.answer.coverage import RULES, decide
+
+    decision = decide(retriever.search(query), RetrievalSettings())
+    assert (decision.covered, decision.rule) == (covered, rule), decision
+    assert detail in decision.detail and decision.rule in RULES
