@@ -1,7 +1,8 @@
 """Screenshots of the chat and an entry page on the FULL glossary, for the README (not a test).
 
 Starts `mi-glossary serve` (fast profile) on a free loopback port, asks one question in Debian's
-Chromium, clicks the first citation, and saves docs/screenshots/{chat,entry}.png.
+Chromium, clicks the first citation, and saves docs/screenshots/{chat,entry}.png, then a term
+clicked in the chat, a hover card, formulas, the map and a section's reading map.
 
     python scripts/screenshots.py
 """
@@ -58,11 +59,31 @@ def main() -> None:
                 marker.click()
                 time.sleep(0.5)
             page.screenshot(path=str(OUT / "chat.png"))
+            hrefs = turn.locator(".answer-text a.term-link").evaluate_all("els => els.map(e => e.getAttribute('href'))")
+            in_panel = lambda h: page.locator(f"#sources-panel #entry-{h.removeprefix('/entry/')}").count()  # noqa: E731
+            uncited = [h for h in hrefs if not in_panel(h)]
+            term = turn.locator(f".answer-text a.term-link[href='{uncited[0]}']").first if uncited else None
+            if term is not None:
+                term.hover()
+                term.click()  # opens the entry beside the chat
+                expect(page.locator("#term-viewer .entry-card")).to_be_visible(timeout=10_000)
+                time.sleep(0.5)
+                page.screenshot(path=str(OUT / "chat-term-panel.png"))
             page.goto(url + "/entry/induction-head")
             expect(page.locator("h1")).to_be_visible(timeout=30_000)
             page.screenshot(path=str(OUT / "entry.png"))
+            page.goto(url + "/entry/superposition")
+            page.locator(".body a.term-link").nth(1).hover()
+            page.screenshot(path=str(OUT / "term-card.png"))
+            page.goto(url + "/entry/qk-circuit")
+            page.screenshot(path=str(OUT / "formulas.png"))
+            page.goto(url + "/graph")
+            expect(page.locator("svg.graph")).to_be_visible(timeout=30_000)
+            page.screenshot(path=str(OUT / "graph.png"))
+            page.goto(url + "/graph?section=transformer-circuits/induction-circuits")
+            page.screenshot(path=str(OUT / "reading-map.png"), full_page=True)
             browser.close()
-        print(f"saved {OUT / 'chat.png'} and {OUT / 'entry.png'}")
+        print(f"saved chat, entry, chat-term-panel, term-card, formulas, graph and reading-map under {OUT}")
     finally:
         server.terminate()
         server.wait(timeout=30)

@@ -1,4 +1,4 @@
-"""Content checks on one file's text: invisible characters, instruction-like text, sizes.
+"""Content checks on one file's text: invisible characters, instruction-like text, formulas, sizes.
 
 Our own glossary never needs chat-template tokens, role headers or "ignore previous
 instructions"; finding one means the file was tampered with or pasted from somewhere unsafe.
@@ -6,6 +6,7 @@ instructions"; finding one means the file was tampered with or pasted from somew
 
 from __future__ import annotations
 
+from assistant.corpus import formulas
 from assistant.injection import sentences, suspicious
 from assistant.textnorm import find_invisible
 
@@ -27,6 +28,8 @@ def content_problems(text: str, body: str, body_line: int) -> list[tuple[int, st
             if found:
                 fix = "rephrase it: no chat tokens, role headers, orders to an AI, links, images or HTML"
                 problems.append((body_line + n, f"instruction-like or unsafe text '{found[:40]}' ({fix})"))
+    for offset, problem in formulas.problems(body):
+        problems.append((body_line + offset, f"{problem} (write LaTeX that latex2mathml parses, e.g. $W_{{QK}}$)"))
     return problems
 
 

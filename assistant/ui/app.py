@@ -2,8 +2,10 @@
 
 `build_app(assistant, settings)` builds everything without starting a server (tests and
 `serve.py` run it with uvicorn). Routes declared before the mount win over Gradio's catch-all:
-`/healthz`, `/entry/<id>`, `/glossary`, `/ui/app.js`, `/ui/pages.css`, the JSON API under
-`/api/v1` (`ui/api.py`) and our MCP endpoint `/mcp` (streamable HTTP, `integrations/mcp_server.py`).
+`/healthz`, `/entry/<id>`, `/ui/card/<id>` (the chat's term cards), `/glossary`, `/graph` (the
+map, `ui/graph.py`), `/ui/app.js`, `/ui/graph.js`,
+`/ui/pages.css`, the JSON API under `/api/v1` (`ui/api.py`) and our MCP endpoint `/mcp`
+(streamable HTTP, `integrations/mcp_server.py`).
 Gradio runs with no share link, no analytics, no MCP of its own, no SSR, no monitoring, no shown
 errors, no allowed file paths, a bounded queue and one slot for the language model; the chat,
 the API and MCP share one set of answer slots (`assistant.slots`); `SecurityMiddleware` wraps it all.
@@ -20,7 +22,7 @@ from pydantic import BaseModel, ConfigDict
 from assistant.errors import GlossaryError
 from assistant.settings import Settings
 from assistant.ui import views
-from assistant.ui.assets import APP_CSS, APP_JS, PAGES_CSS
+from assistant.ui.assets import APP_CSS, APP_JS, GRAPH_JS, PAGES_CSS
 from assistant.ui.catalog import Catalog
 from assistant.ui.chat import ChatController, ChatSession
 from assistant.ui.security import SecurityMiddleware
@@ -110,10 +112,25 @@ def build_app(assistant: Assistant, settings: Settings, *, catalog: Catalog | No
             return HTMLResponse(views.not_found_page(entry_id), status_code=404)
         return HTMLResponse(views.entry_page(entry, catalog))
 
+    @app.get("/ui/card/{entry_id}", response_class=HTMLResponse)
+    def entry_card(entry_id: str) -> HTMLResponse:
+        entry = catalog.entries.get(entry_id)
+        if entry is None:
+            return HTMLResponse("", status_code=404)
+        return HTMLResponse(views.viewer_card(entry, catalog))
+
     @app.get("/glossary", response_class=HTMLResponse)
     def glossary_page(q: str = Query("", max_length=SEARCH_MAX_CHARS)) -> HTMLResponse:
         hits, error = _search(assistant, q)
         return HTMLResponse(views.glossary_page(catalog, q, hits, error))
+
+    @app.get("/graph", response_class=HTMLResponse)
+    def graph_page(section: str = Query("", max_length=120), q: str = Query("", max_length=100)) -> HTMLResponse:
+        return HTMLResponse(views.graph_page(catalog, section, q))
+
+    @app.get("/ui/graph.js")
+    def graph_js() -> Response:
+        return Response(GRAPH_JS, media_type="text/javascript", headers={"cache-control": "no-cache"})
 
     @app.get("/ui/app.js")
     def app_js() -> Response:

@@ -12,12 +12,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import yaml
 
 from assistant.types import Entry, Source
+from assistant.ui.linker import Scope, TermLinker
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +52,15 @@ class Catalog:
         sections = _read_sections(corpus_dir / "sections.yaml") if corpus_dir else {}
         title, body, about_sources = _read_about(corpus_dir / "about.md") if corpus_dir else ("", "", ())
         return cls(entries, sources, sections, title, body, about_sources)
+
+    @cached_property
+    def linker(self) -> TermLinker:
+        """Finds glossary terms in prose (built on first use: the pages and the chat share it)."""
+        return TermLinker(self.entries)
+
+    def scope(self, own: str = "") -> Scope:
+        """Linking state for one rendering; `own` is the entry whose page or card this is."""
+        return Scope(self.linker, own)
 
     def section(self, key: str) -> SectionInfo:
         if key in self.sections:

@@ -9,7 +9,14 @@ Rules (../shared/RELIABILITY.md rule 1):
    metadata (`rel="noopener noreferrer"`); never a URL found in model output or entry bodies;
 3. no images, no inline styles, no event-handler attributes, ever;
 4. entry bodies are Markdown we render ourselves (headings, paragraphs, lists, code, bold,
-   italic) from escaped text; raw HTML in a body stays visible as text.
+   italic) from escaped text; raw HTML in a body stays visible as text;
+5. glossary terms named in prose (a `linker.Scope` finds the spans; never in code or headings)
+   become `/entry/<id>` links wrapped with a hover/focus card of the term and its summary, both
+   escaped like any other text. The card is CSS-only (`:hover`, `:focus-within`), so it needs
+   no script;
+6. formulas (`$...$`, `$$...$$` in entry text and quoted answers) become MathML: the tree that
+   `corpus.formulas.parse` checked against its allowlist, serialised here with every text node
+   escaped; a formula that does not parse is shown as its LaTeX in `<code>`.
 
 Output never contains a newline, so a Markdown renderer sees one raw HTML block.
 Compromise: Markdown links in entry bodies are shown as their text, not linked.
@@ -19,10 +26,15 @@ from __future__ import annotations
 
 import html
 import re
+import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from assistant.types import Citation
+
+if TYPE_CHECKING:
+    from assistant.ui.linker import Scope
 
 _MD_SIGNIFICANT = {c: f"&#{ord(c)};" for c in "[]()!*_`~$:@\\|{}"}
 _ID_SAFE = re.compile(r"[^A-Za-z0-9_-]")
@@ -90,26 +102,94 @@ def web_link(url: str, label: str) -> str:
 # -- inline and block Markdown (entry bodies, About) -------------------------------------------
 
 
-def inline(raw: str, depth: int = 0) -> str:
-    """Code spans, bold and italic on escaped text; everything else literal."""
+def term_link(entry_id: str, label: str, term: str, summary: str) -> str:
+    """A glossary term in prose: a link to its entry plus a hover/focus card (term + summary).
+
+    `label`, `term` and `summary` are raw text; all three are escaped here.
+    """
+    card = tag("span", tag("strong", text(term)) + " " + tag("span", text(summary), cls="term-summary"),
+               cls="term-card")
+    return tag("span", link(entry_href(entry_id), text(label), cls="term-link") + card, cls="term")
+
+
+def linked(raw: str, scope: Scope | None) -> str:
+    """Escaped text with the scope's glossary mentions turned into `term_link`s."""
+    if scope is None:
+        return text(raw)
     out: list[str] = []
     pos = 0
-    for m in _INLINE.finditer(raw):
-        out.append(text(raw[pos : m.start()]))
-        if m["code"] is not None:
-            out.append(f"<code>{text(m['code'])}</code>")
-        elif (bold := m["bold"] or m["bold2"]) is not None:
-            out.append(f"<strong>{inline(bold, depth + 1) if depth < 2 else text(bold)}</strong>")
-        else:
-            em = m["em"] or m["em2"] or ""
-            out.append(f"<em>{inline(em, depth + 1) if depth < 2 else text(em)}</em>")
-        pos = m.end()
+    for m in scope.take(raw):
+        term, summary = scope.linker.card(m.entry_id)
+        out.append(text(raw[pos : m.start]))
+        out.append(term_link(m.entry_id, raw[m.start : m.end], term, summary))
+        pos = m.end
     out.append(text(raw[pos:]))
     return "".join(out)
 
 
-def markdown(source: str, *, heading_offset: int = 1) -> str:
+def formula(latex: str, *, display: bool = False) -> str:
+    """LaTeX -> MathML, or the LaTeX as code when it does not parse.
+
+    >>> formula("x^2")
+    '<span class="formula"><math display="inline"><mrow><msup><mi>x</mi><mn>2</mn></msup></mrow></math></span>'
+    """
+    from assistant.corpus.formulas import FormulaError, parse
+
+    try:
+        root = parse(latex, display=display)
+    except FormulaError:
+        return f'<code class="tex">{text(latex)}</code>'
+    # the wrapper marks our formulas: Gradio's sanitizer keeps a span's class, not a <math>'s
+    return tag("span", _mathml(root), cls="formula display" if display else "formula")
+
+
+def _mathml(el: ET.Element) -> str:
+    attrs = "".join(f' {name}="{text(value)}"' for name, value in el.attrib.items())  # allowlisted names
+    inner = text(el.text or "") + "".join(_mathml(child) + text(child.tail or "") for child in el)
+    return f"<{el.tag}{attrs}>{inner}</{el.tag}>"
+
+
+def inline(raw: str, depth: int = 0, scope: Scope | None = None) -> str:
+    """Formulas, code spans, bold and italic on escaped text; everything else literal.
+
+    With a `scope`, glossary terms outside code spans and formulas are linked (see `linked`).
+    """
+    from assistant.corpus.formulas import find
+
+    if depth == 0 and "$" in raw:
+        parts: list[str] = []
+        pos = 0
+        for f in find(raw):
+            parts.append(_inline(raw[pos : f.start], 0, scope))
+            parts.append(formula(f.latex, display=f.display))
+            pos = f.end
+        parts.append(_inline(raw[pos:], 0, scope))
+        return "".join(parts)
+    return _inline(raw, depth, scope)
+
+
+def _inline(raw: str, depth: int, scope: Scope | None) -> str:
+    out: list[str] = []
+    pos = 0
+    for m in _INLINE.finditer(raw):
+        out.append(linked(raw[pos : m.start()], scope))
+        if m["code"] is not None:
+            out.append(f"<code>{text(m['code'])}</code>")
+        elif (bold := m["bold"] or m["bold2"]) is not None:
+            out.append(f"<strong>{_inline(bold, depth + 1, scope) if depth < 2 else linked(bold, scope)}</strong>")
+        else:
+            em = m["em"] or m["em2"] or ""
+            out.append(f"<em>{_inline(em, depth + 1, scope) if depth < 2 else linked(em, scope)}</em>")
+        pos = m.end()
+    out.append(linked(raw[pos:], scope))
+    return "".join(out)
+
+
+def markdown(source: str, *, heading_offset: int = 1, scope: Scope | None = None) -> str:
     """Render a small, safe subset of Markdown. Unknown syntax (HTML, links, images) stays text.
+
+    With a `scope`, glossary terms are linked once per paragraph and once per list item; never
+    in headings or code.
 
     >>> markdown("## Title\\nSome **bold** and <b>raw</b>.\\n\\n- a")
     '<h3>Title</h3><p>Some <strong>bold</strong> and &lt;b&gt;raw&lt;/b&gt;.</p><ul><li>a</li></ul>'
@@ -122,13 +202,14 @@ def markdown(source: str, *, heading_offset: int = 1) -> str:
 
     def flush_para() -> None:
         if para:
-            out.append(f"<p>{inline(' '.join(s.strip() for s in para))}</p>")
+            out.append(f"<p>{inline(' '.join(s.strip() for s in para), scope=_fresh(scope))}</p>")
             para.clear()
 
     def flush_list() -> None:
         nonlocal list_kind
         if items:
-            out.append(f"<{list_kind}>" + "".join(f"<li>{inline(i)}</li>" for i in items) + f"</{list_kind}>")
+            lis = "".join(f"<li>{inline(i, scope=_fresh(scope))}</li>" for i in items)
+            out.append(f"<{list_kind}>{lis}</{list_kind}>")
             items.clear()
         list_kind = ""
 
@@ -172,6 +253,10 @@ def markdown(source: str, *, heading_offset: int = 1) -> str:
     return "".join(out)
 
 
+def _fresh(scope: Scope | None) -> Scope | None:
+    return scope.paragraph() if scope is not None else None
+
+
 # -- answers -------------------------------------------------------------------------------------
 
 
@@ -179,10 +264,11 @@ def cite_link(citation: Citation) -> str:
     return link("#" + anchor_id(citation.entry_id), text(f"[{citation.n}]"), cls="cite", title=citation.term)
 
 
-def with_citations(answer: str, citations: Iterable[Citation]) -> str:
+def with_citations(answer: str, citations: Iterable[Citation], scope: Scope | None = None) -> str:
     """Answer text -> HTML paragraphs; `[n]` becomes a link only when n is one of `citations`.
 
     Markers for any other n are dropped (the pipeline already removes them; this is the backstop).
+    With a `scope`, glossary terms are linked once per paragraph.
 
     >>> c = Citation(n=1, entry_id="a", term="A", url="")
     >>> with_citations("x [1] y [9] <b>", [c])
@@ -194,14 +280,29 @@ def with_citations(answer: str, citations: Iterable[Citation]) -> str:
     for para in paragraphs:
         parts: list[str] = []
         pos = 0
+        para_scope = _fresh(scope)
         for m in _MARKER.finditer(para):
-            parts.append(text(para[pos : m.start()]))
+            parts.append(_prose(para[pos : m.start()], para_scope))
             cite = by_n.get(int(m.group(1)))
             if cite is not None:
                 parts.append(cite_link(cite))
             pos = m.end()
-        parts.append(text(para[pos:]))
+        parts.append(_prose(para[pos:], para_scope))
         out.append(f"<p>{''.join(parts)}</p>")
+    return "".join(out)
+
+
+def _prose(raw: str, scope: Scope | None) -> str:
+    """Answer text: formulas as MathML, terms linked, the rest escaped (no Markdown)."""
+    from assistant.corpus.formulas import find
+
+    out: list[str] = []
+    pos = 0
+    for f in find(raw) if "$" in raw else ():
+        out.append(linked(raw[pos : f.start], scope))
+        out.append(formula(f.latex, display=f.display))
+        pos = f.end
+    out.append(linked(raw[pos:], scope))
     return "".join(out)
 
 

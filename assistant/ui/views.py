@@ -76,7 +76,8 @@ def _turn(turn: Turn, catalog: Catalog) -> str:
         parts.append(
             tag(
                 "div",
-                tag("span", "Definition", cls="label") + with_citations(f"{turn.instant.text} [{cite.n}]", [cite]),
+                tag("span", "Definition", cls="label")
+                + with_citations(f"{turn.instant.text} [{cite.n}]", [cite], catalog.scope()),
                 cls="instant",
             )
         )
@@ -84,7 +85,7 @@ def _turn(turn: Turn, catalog: Catalog) -> str:
         cited_in_panel |= {c.entry_id for c in answer.citations}
         if answer.covered and answer.composition in PROVENANCE:
             parts.append(tag("p", text(PROVENANCE[answer.composition]), cls=f"provenance {answer.composition}"))
-        body = with_citations(answer.answer, answer.citations)
+        body = with_citations(answer.answer, answer.citations, catalog.scope() if answer.covered else None)
         parts.append(tag("div", body, cls="answer-text" + ("" if answer.covered else " not-covered")))
         if not answer.covered and answer.suggestions:
             items = "".join(
@@ -184,26 +185,35 @@ def panel(turns: Sequence[Turn], catalog: Catalog) -> str:
     return tag("div", head + "".join(cards), cls="sources")
 
 
-def entry_card(entry: Entry, catalog: Catalog, cited_as: str = "") -> str:
+def entry_card(entry: Entry, catalog: Catalog, cited_as: str = "", *, ident: str = "") -> str:
     meta = text(catalog.section(entry.section).label) + (" · cited as " + text(cited_as) if cited_as else "")
     parts = [
         tag("h3", text(entry.term)),
         tag("p", meta, cls="meta"),
-        tag("p", inline(entry.summary), cls="summary"),
+        tag("p", inline(entry.summary, scope=catalog.scope(entry.id)), cls="summary"),
     ]
     if entry.aliases:
         parts.append(tag("p", "Also called: " + text(", ".join(entry.aliases)), cls="aliases"))
     parts.append(
         tag(
             "details",
-            tag("summary", "Full entry") + markdown(entry.body, heading_offset=2),
+            tag("summary", "Full entry") + markdown(entry.body, heading_offset=2, scope=catalog.scope(entry.id)),
             cls="body",
         )
     )
     links = [link(entry_href(entry.id), "Entry page", cls="permalink")]
     links += [web_link(s.url, s.title) for s in catalog.linked_sources(entry.sources)]
     parts.append(tag("p", " · ".join(links), cls="links"))
-    return tag("article", "".join(parts), cls="entry-card", ident=anchor_id(entry.id))
+    return tag("article", "".join(parts), cls="entry-card", ident=ident or anchor_id(entry.id))
+
+
+def viewer_card(entry: Entry, catalog: Catalog) -> str:
+    """The card a glossary-term click opens beside the chat (/ui/card/<id>), with a close button.
+
+    Its id differs from the sources panel's cards, so a later citation of the same entry still
+    finds its own card."""
+    close = '<button type="button" class="close-card" title="Close">×</button>'
+    return close + entry_card(entry, catalog, ident="viewer-" + anchor_id(entry.id))
 
 
 # -- glossary browser (Gradio tab and /glossary page) -----------------------------------------
@@ -272,8 +282,12 @@ def about(catalog: Catalog) -> str:
 # -- standalone pages (/entry/<id>, /glossary) -------------------------------------------------
 
 
-def page(title: str, body: str, search: str | None = None) -> str:
-    """A whole page; the search form (our markup, outside <main>) is shown when `search` is given."""
+PAGE_SCRIPTS = frozenset({"/ui/graph.js"})  # same-origin scripts a page may load (never inline)
+
+
+def page(title: str, body: str, search: str | None = None, script: str = "", tools: str = "") -> str:
+    """A whole page; the search form (our markup, outside <main>) is shown when `search` is given;
+    `tools` (our markup, e.g. the map's form) goes between the navigation and <main>."""
     form = ""
     if search is not None:
         form = (
@@ -285,9 +299,10 @@ def page(title: str, body: str, search: str | None = None) -> str:
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{text(title)} · MI Glossary</title>"
-        '<link rel="stylesheet" href="/ui/pages.css"></head>'
-        '<body><nav class="top"><a href="/">Chat</a> <a href="/glossary">Glossary</a>'
-        f"{form}</nav><main>{body}</main></body></html>"
+        '<link rel="stylesheet" href="/ui/pages.css">'
+        + (f'<script src="{script}" defer></script>' if script in PAGE_SCRIPTS else "")
+        + '</head><body><nav class="top"><a href="/">Chat</a> <a href="/glossary">Glossary</a> <a href="/graph">Map</a>'
+        f"{form}</nav>{tools}<main>{body}</main></body></html>"
     )
 
 
@@ -295,11 +310,11 @@ def entry_page(entry: Entry, catalog: Catalog) -> str:
     parts = [
         tag("p", text(catalog.section(entry.section).label), cls="meta"),
         tag("h1", text(entry.term)),
-        tag("p", inline(entry.summary), cls="summary"),
+        tag("p", inline(entry.summary, scope=catalog.scope(entry.id)), cls="summary"),
     ]
     if entry.aliases:
         parts.append(tag("p", "Also called: " + text(", ".join(entry.aliases)), cls="aliases"))
-    parts.append(tag("div", markdown(entry.body), cls="body"))
+    parts.append(tag("div", markdown(entry.body, scope=catalog.scope(entry.id)), cls="body"))
     for title, ids, cls in (
         ("Prerequisites", entry.prerequisites, "prerequisites"),
         ("Related entries", entry.related, "related"),
@@ -330,23 +345,35 @@ def entry_page(entry: Entry, catalog: Catalog) -> str:
         )
         parts.append(tag("section", tag("h2", "Sources") + tag("ul", items), cls="sources"))
     path = catalog.reading_path(entry.id)
-    if len(path) > 1:
+    if len(path) > 1:  # "learn this from scratch": every prerequisite, in order, with what it is
         steps = "".join(
             tag(
                 "li",
-                text(e.term) + " (this entry)" if e.id == entry.id else _term_link(catalog, e.id),
+                (tag("strong", text(e.term)) + " (this entry)" if e.id == entry.id else _term_link(catalog, e.id))
+                + tag("p", inline(e.summary), cls="step-summary"),
             )
             for e in path
         )
         parts.append(
             tag(
                 "section",
-                tag("h2", "Reading path") + tag("p", "Read these first, in this order:", cls="hint") + tag("ol", steps),
+                tag("h2", "Learn this from scratch")
+                + tag("p", text(f"{len(path) - 1} entries to read first, in this order, each after the ones "
+                                "it builds on:"), cls="hint")
+                + tag("ol", steps),
                 cls="reading-path",
                 ident="reading-path",
             )
         )
     return page(entry.term, tag("article", "".join(parts), cls="entry", ident=anchor_id(entry.id)))
+
+
+def graph_page(catalog: Catalog, section: str = "", query: str = "") -> str:
+    from assistant.ui.graph import graph_page_body
+
+    tools, body = graph_page_body(catalog, section=section, query=query)
+    title = "Reading map" if section in catalog.sections else "Map"
+    return page(title, body, script="/ui/graph.js", tools=tools)
 
 
 def glossary_page(catalog: Catalog, query: str = "", hits: Sequence[Hit] = (), error: str = "") -> str:

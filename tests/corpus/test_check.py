@@ -64,6 +64,10 @@ CASES = {
     "python-tag.md": (entry("python-tag", term="!!python/object:os.system echo"), 3, "YAML error"),
     "missing-source.md": (entry("missing-source", sources="[nope]"), 9, "corpus/sources/nope.md"),
     "alias-clash.md": (entry("alias-clash", aliases="[Residual stream]"), 4, "term of entry 'residual-stream'"),
+    "bad-formula.md": (entry("bad-formula") + "\nThe score is $\\frac{q \\cdot k}{\\sqrt{d}$ here.\n", 14,
+                       "unbalanced braces"),
+    "unknown-command.md": (entry("unknown-command") + "\n\nSee $$W_{QK} = \\Wq^T W_K$$.\n", 15, "unknown command"),
+    "url-formula.md": (entry("url-formula") + "\nA $\\href{javascript:alert(1)}{x}$ link.\n", 14, "not allowed"),
 }
 
 

@@ -28,7 +28,14 @@ ALLOWED_TAGS = {
     "summary",
     "button",
 }
+# MathML from corpus formulas (assistant/corpus/formulas.py allowlists what the renderer emits)
+MATH_TAGS = {"math", "mrow", "mi", "mo", "mn", "ms", "mtext", "mspace", "msub", "msup", "msubsup", "mfrac", "msqrt",
+             "mroot", "mover", "munder", "munderover", "mtable", "mtr", "mtd", "mstyle", "mpadded", "mphantom"}
+ALLOWED_TAGS |= MATH_TAGS
 ALLOWED_ATTRS = {"href", "class", "id", "title", "target", "rel", "type"}
+MATH_ATTRS = {"display", "mathvariant", "stretchy", "fence", "form", "accent", "accentunder", "separator", "lspace",
+              "rspace", "minsize", "maxsize", "movablelimits", "symmetric", "largeop", "width", "columnalign",
+              "linethickness", "displaystyle", "scriptlevel"}
 
 
 class _Collector(HTMLParser):
@@ -42,7 +49,7 @@ class _Collector(HTMLParser):
             self.problems.append(f"tag <{tag}>")
         a = {k: (v or "") for k, v in attrs}
         for name in a:
-            if name not in ALLOWED_ATTRS:
+            if name not in ALLOWED_ATTRS and not (tag in MATH_TAGS and name in MATH_ATTRS):
                 self.problems.append(f"attribute {name} on <{tag}>")
         if tag == "a":
             self.links.append(a)

@@ -67,6 +67,7 @@ def test_entry_url_opens_directly(page: Page, live):
     expect(page.locator("h1")).to_have_text("Induction head")
     expect(page.locator(".summary")).to_contain_text("attention head")
     expect(page.locator("#reading-path li")).to_have_count(3)
+    expect(page.locator("#reading-path li .step-summary").first).to_contain_text("The running")
     expect(page.locator(".sources a.ext")).to_have_attribute("rel", "noopener noreferrer")
     shot(page, "entry", readme=True)
     page.locator(".related a", has_text="Previous token head").click()

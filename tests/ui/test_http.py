@@ -97,9 +97,13 @@ def test_routes_and_pages(live):
     evil = httpx.get(live.url + "/glossary", params={"q": "<script>alert(1)</script>"})
     assert "<script>alert" not in evil.text
     assert httpx.get(live.url + "/glossary", params={"q": "x" * 500}).status_code == 422
+    card = httpx.get(live.url + "/ui/card/previous-token-head")  # what a term click in the chat opens
+    assert card.status_code == 200 and 'id="viewer-entry-previous-token-head"' in card.text
+    assert "<html" not in card.text and httpx.get(live.url + "/ui/card/no-such-entry").status_code == 404
 
 
-@pytest.mark.parametrize("path", ["/", "/entry/induction-head", "/glossary", "/healthz", "/config"])
+@pytest.mark.parametrize("path", ["/", "/entry/induction-head", "/glossary", "/healthz", "/config",
+                                  "/ui/card/induction-head"])
 def test_security_headers(live, path):
     r = httpx.get(live.url + path)
     assert r.status_code == 200

@@ -5,7 +5,10 @@ request log AND a canary HTTP server on 127.0.0.2), and, inside rendered content
 panel, glossary, entry pages), no script/img/iframe/style/... element, no on* or style attribute,
 no javascript:/data:/vbscript: URL and no position:fixed element. A MutationObserver installed
 before any page script records offending nodes the moment they are inserted, so transient
-states while the answer streams are checked too.
+states while the answer streams are checked too. Glossary terms in prose are linked, with hover
+cards carrying the linked entry's term and summary, so the payload entries' payload aliases and
+summaries go through the linker too, and so does the card a term click opens beside the chat
+(#term-viewer).
 """
 
 from __future__ import annotations
@@ -28,8 +31,11 @@ WATCH = r"""
   const BAD = new Set(["SCRIPT","IMG","IFRAME","FRAME","OBJECT","EMBED","STYLE","LINK","BASE","META","SVG",
     "MATH","FORM","INPUT","TEXTAREA","SELECT","VIDEO","AUDIO","SOURCE","TEMPLATE","DIALOG","BODY","NOSCRIPT",
     "PICTURE","X","MGLYPH","MTEXT","TABLE"]);
+  const MATH_OK = new Set(["MATH","MROW","MI","MO","MN","MTEXT","MSUB","MSUP","MSUBSUP","MFRAC","MSQRT","MROOT",
+    "MOVER","MUNDER","MUNDEROVER","MSPACE","MTABLE","MTR","MTD","MSTYLE"]);
+  const SVG_OK = new Set(["SVG","G","PATH","CIRCLE","TEXT","A","TITLE","DEFS","MARKER"]);
   const CONTENT = "#transcript .prose, #sources-panel .prose, #glossary-results .prose, #glossary-index .prose," +
-    " #about .prose, #chips, body.page main";
+    " #about .prose, #chips, #term-viewer, body.page main";
   const scan = (root) => {
     if (!(root instanceof Element)) return;
     const inContent = root.closest(CONTENT) || (location.pathname !== "/" && root.closest("main"));
@@ -37,7 +43,16 @@ WATCH = r"""
       .flatMap((c) => [...c.querySelectorAll("*")]);
     for (const node of nodes) {
       if (node.closest("#chips") && !node.closest("#chips button")) continue;  // Gradio's own chrome
-      if (BAD.has(node.tagName.toUpperCase())) window.__violations.push("tag " + node.tagName);
+      // our formulas: MathML elements (MATH_OK) in a <math> that is the only child of our <span class="formula">
+      const root = node.closest("math");
+      const ours = MATH_OK.has(node.tagName.toUpperCase()) && root && root.parentElement.matches("span.formula") &&
+        root.parentElement.children.length === 1 && !root.parentElement.closest("math");
+      // the /graph map: our SVG, drawn server-side directly inside .graph-wrap (SVG_OK elements only)
+      const map = SVG_OK.has(node.tagName.toUpperCase()) && node.closest("svg.graph") &&
+        node.closest("svg.graph").parentElement.matches("main > .graph-wrap");
+      if (BAD.has(node.tagName.toUpperCase()) && !ours && !map) window.__violations.push("tag " + node.tagName);
+      if (node.closest("svg") && !map && !node.closest("#chips") && inContent)
+        window.__violations.push("svg element " + node.tagName);
       for (const a of node.attributes) {
         const n = a.name.toLowerCase(), v = a.value.replace(/[\s\u0000-\u001f]/g, "").toLowerCase();
         if (n.startsWith("on")) window.__violations.push("attr " + n + " on " + node.tagName);
@@ -57,7 +72,7 @@ WATCH = r"""
   window.__finalScan = () => {
     scan(document.documentElement);
     for (const el of document.querySelectorAll("main *, #transcript .prose *, #sources-panel .prose *, " +
-        "#glossary-results .prose *, #glossary-index .prose *"))
+        "#glossary-results .prose *, #glossary-index .prose *, #term-viewer *"))
       if (getComputedStyle(el).position === "fixed") window.__violations.push("position:fixed " + el.tagName);
     return window.__violations;
   };
@@ -130,6 +145,7 @@ def attack_live(canary, embedder, counter, tmp_path_factory):
             [
                 f"## {mine[0]}",
                 f"Payload {i:02d} explains attention. {mine[1]}",
+                f"Unlike Payload {(i + 1) % 6:02d}, it is not {p[(i + 1) % 6 :: 6][0][:80]} at all.",
                 "\n".join(f"- {x}" for x in mine[2:5]),
                 f"**{mine[5]}** and *{mine[6]}*",
                 f"```\n{mine[7]}\n```",
@@ -214,6 +230,13 @@ def test_payloads_as_corpus_text(page: Page, attack_live):
         expect(page.locator(f"#entry-payload-{i:02d}")).to_be_attached()
         page.locator(f"#entry-payload-{i:02d} details summary").click()  # open the full body
         assert_clean(page, seen, f"chat about payload-{i:02d}")
+        if i == 0:  # payload-00's body names Payload 01, not cited yet: its card opens beside the chat
+            term = page.locator("#sources-panel a.term-link[href='/entry/payload-01']").first
+            term.hover()
+            term.click()
+            expect(page.locator("#term-viewer #viewer-entry-payload-01")).to_be_visible()
+            page.locator("#term-viewer details summary").click()
+            assert_clean(page, seen, "term card and the term viewer")
     page.locator("#transcript a.cite").first.click()
     page.get_by_role("tab", name="Glossary").click()
     box = page.locator("#glossary-search textarea, #glossary-search input").first
@@ -226,6 +249,8 @@ def test_payloads_as_corpus_text(page: Page, attack_live):
         *(f"/entry/payload-{i:02d}" for i in range(6)),
         "/glossary",
         "/glossary?q=payload",
+        "/graph",
+        "/graph?q=%3Cscript%3Ealert(1)%3C%2Fscript%3E&section=techniques%2Fmi-techniques",
         "/entry/%3Cscript%3Ealert(1)%3C%2Fscript%3E",
     ]:
         page.goto(server.url + path)
@@ -233,5 +258,13 @@ def test_payloads_as_corpus_text(page: Page, attack_live):
     # corpus source URLs: only http(s) ones are links, each with rel=noopener noreferrer
     page.goto(server.url + "/entry/payload-03")
     expect(page.locator(".sources a.ext")).to_have_attribute("rel", "noopener noreferrer")
+    page.goto(server.url + "/graph?q=payload")
+    page.locator("#node-payload-02").click()  # a node of the map opens its entry
+    expect(page.locator("h1")).to_have_text("Payload 02")
     page.goto(server.url + "/entry/payload-00")
     assert page.locator(".sources a").count() == 0  # javascript: source URL is shown as text only
+    linked = page.locator(".body a.term-link[href='/entry/payload-01']")
+    expect(linked).to_have_count(1)  # once per paragraph; the payload alias of payload-01 too, as text
+    linked.hover()
+    expect(page.locator(".body .term-card").first).to_be_visible()
+    assert_clean(page, seen, "entry page with hover card")
