@@ -12,6 +12,7 @@ library never configures logging, so `build_mcp_server` puts the root logger bac
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
@@ -65,8 +66,17 @@ def _root_logging_kept() -> Iterator[None]:
         root.setLevel(level)
 
 
-def _tool_error(exc: GlossaryError) -> ToolError:
-    return ToolError(str(exc))
+def _as_tool_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Report a GlossaryError (whose text says what to fix) as an MCP tool error; keeps the signature."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except GlossaryError as exc:
+            raise ToolError(str(exc)) from None
+
+    return wrapper
 
 
 def build_mcp_server(service: GlossaryService) -> MCPServer:
@@ -80,21 +90,17 @@ def build_mcp_server(service: GlossaryService) -> MCPServer:
                  "best first, each with entry_id (for get_entry), term, aliases, section, score, the best-matching "
                  "passage (`text`) and the first source's url. Entries the query names exactly rank first. "
                  + UNTRUSTED_NOTE)
+    @_as_tool_errors
     def search(query: Query, k: K = 5) -> SearchResponse:
-        try:
-            return service.search(query, k)
-        except GlossaryError as exc:
-            raise _tool_error(exc) from None
+        return service.search(query, k)
 
     @server.tool(title="Define a term", annotations=READ_ONLY,
                  description="The glossary entry a term names: its one-sentence summary, aliases, section and "
                  "url. Resolves aliases, plurals and small typos like the chat does. If no entry has that name "
                  "the error lists the nearest entries; use search for descriptions or questions. " + UNTRUSTED_NOTE)
+    @_as_tool_errors
     def define(term: Term) -> DefineResponse:
-        try:
-            return service.define(term)
-        except GlossaryError as exc:
-            raise _tool_error(exc) from None
+        return service.define(term)
 
     @server.tool(title="Ask the glossary", annotations=READ_ONLY,
                  description="A checked answer built from the glossary: `answer` carries [n] markers, each one of "
@@ -102,21 +108,17 @@ def build_mcp_server(service: GlossaryService) -> MCPServer:
                  "question; then there are no citations and `suggestions` names the nearest entries. Prefer "
                  "define for a plain 'what is X'. May answer busy when the server is answering other questions: "
                  "retry after a few seconds. " + UNTRUSTED_NOTE)
+    @_as_tool_errors
     def ask(question: Question) -> AskResponse:
-        try:
-            return service.ask(question)
-        except GlossaryError as exc:
-            raise _tool_error(exc) from None
+        return service.ask(question)
 
     @server.tool(title="Read one entry", annotations=READ_ONLY,
                  description="The whole glossary entry with this id: summary, Markdown body, aliases, related "
                  "entries, prerequisites (read these first) and sources (title, authors, year, url). Ids come "
                  "from search or define; the same entry is the resource glossary://entry/{id}. " + UNTRUSTED_NOTE)
+    @_as_tool_errors
     def get_entry(entry_id: EntryId) -> EntryView:
-        try:
-            return service.get_entry(entry_id)
-        except GlossaryError as exc:
-            raise _tool_error(exc) from None
+        return service.get_entry(entry_id)
 
     @server.resource("glossary://entry/{entry_id}", name="glossary-entry", title="Glossary entry",
                      mime_type="application/json",
