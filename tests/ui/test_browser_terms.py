@@ -42,6 +42,12 @@ def test_entry_page_cards_on_hover_and_focus_and_keyboard(page: Page, live):
     expect(page.locator("h1")).to_be_visible()
 
 
+def _uncover(page: Page) -> None:
+    """Move the mouse away and the focus elsewhere: an open card (hovered or focused) may cover the next link."""
+    page.mouse.move(0, 0)
+    page.locator("#q textarea").focus()
+
+
 def test_chat_term_click_opens_the_entry_in_the_side_panel(page: Page, live, scripted):
     page.goto(live.url + "/")
     box = page.locator("#q textarea")
@@ -69,12 +75,14 @@ def test_chat_term_click_opens_the_entry_in_the_side_panel(page: Page, live, scr
     # a term the panel already shows highlights that card instead
     if in_panel:
         cited = next(iter(in_panel))
+        _uncover(page)
         turn.locator(f"a.term-link[href='{cited}']").first.click()
         expect(page.locator(f"#sources-panel #entry-{cited.removeprefix('/entry/')}")).to_have_class(
             re.compile(r"\bhighlight\b"))
     page.locator("#term-viewer button.close-card").click()
     expect(viewer).to_have_count(0)
     # ctrl-click keeps the browser's behaviour: the entry page opens in a new tab
+    _uncover(page)
     with page.context.expect_page() as popup:
         link.click(modifiers=["Control"])
     expect(popup.value.locator("h1")).to_be_visible()
