@@ -80,8 +80,15 @@ def embed_text(chunk: Chunk) -> str:
 
 
 def _chunk_doc(
-    doc_id: str, kind: str, entry_ids: tuple[str, ...], term: str, section: str,
-    lead: str, body: str, budget: int, count: TokenCount,
+    doc_id: str,
+    kind: str,
+    entry_ids: tuple[str, ...],
+    term: str,
+    section: str,
+    lead: str,
+    body: str,
+    budget: int,
+    count: TokenCount,
 ) -> list[Chunk]:
     groups: list[tuple[str, list[str]]] = [("", [lead])] if lead else []
     groups += list(_sections(body))
@@ -90,8 +97,15 @@ def _chunk_doc(
     def emit(heading: str, parts: list[str]) -> None:
         text = "\n\n".join(parts)
         chunk = Chunk(
-            chunk_id=f"{doc_id}#{len(chunks)}", doc_id=doc_id, kind=kind,  # type: ignore[arg-type]
-            entry_ids=entry_ids, term=term, section=section, heading=heading, text=text, n_tokens=0,
+            chunk_id=f"{doc_id}#{len(chunks)}",
+            doc_id=doc_id,
+            kind=kind,  # type: ignore[arg-type]
+            entry_ids=entry_ids,
+            term=term,
+            section=section,
+            heading=heading,
+            text=text,
+            n_tokens=0,
         )
         n = count(embed_text(chunk))
         if n > budget:  # never silently truncated by the model

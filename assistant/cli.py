@@ -16,8 +16,12 @@ import typer
 
 from assistant.errors import GlossaryError
 
-app = typer.Typer(help="Cited answers about mechanistic interpretability from our glossary.", no_args_is_help=True,
-                  pretty_exceptions_enable=False, add_completion=False)
+app = typer.Typer(
+    help="Cited answers about mechanistic interpretability from our glossary.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
 corpus_app = typer.Typer(help="Check the glossary files.", no_args_is_help=True)
 index_app = typer.Typer(help="Build and inspect the search index.", no_args_is_help=True)
 model_app = typer.Typer(help="Prepare the local language model.", no_args_is_help=True)
@@ -77,8 +81,11 @@ def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
             if _STATE["debug"]:
                 raise
             where = f" ({exc.filename})" if exc.filename else ""
-            _console(stderr=True).print(safe_terminal_text(
-                f"error: {exc.strerror or exc}{where}; check that disk and run again (--debug shows where)"))
+            _console(stderr=True).print(
+                safe_terminal_text(
+                    f"error: {exc.strerror or exc}{where}; check that disk and run again (--debug shows where)"
+                )
+            )
             raise typer.Exit(1) from None
         except KeyboardInterrupt:
             raise typer.Exit(130) from None
@@ -106,15 +113,23 @@ def corpus_check(corpus: CorpusOpt = None) -> None:
         _console(stderr=True).print(f"{len(problems)} problem(s) found")
         raise typer.Exit(3)
     assert found is not None
-    out.print(f"ok: {len(found.entries)} entries, {len(found.sources)} sources, {len(found.sections)} sections, "
-              f"{len(found.off_topics)} off-topics")
+    out.print(
+        f"ok: {len(found.entries)} entries, {len(found.sources)} sources, {len(found.sections)} sections, "
+        f"{len(found.off_topics)} off-topics"
+    )
 
 
 def _bar(description: str):
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    return Progress(TextColumn(description), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                    console=_console(stderr=True), transient=False)
+    return Progress(
+        TextColumn(description),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=_console(stderr=True),
+        transient=False,
+    )
 
 
 def _build(s) -> None:
@@ -133,12 +148,20 @@ def _build(s) -> None:
     counter = WordPieceCounter(s.embedder.model_path)
     with _bar("embedding chunks and adapter examples") as bar:
         task = bar.add_task("embed", total=None)
-        path = build_index(loaded, embedder, counter, s.index_path, max_tokens=s.chunking.max_tokens,
-                           batch_size=s.embedder.batch_size,
-                           progress=lambda done, total: bar.update(task, completed=done, total=total))
+        path = build_index(
+            loaded,
+            embedder,
+            counter,
+            s.index_path,
+            max_tokens=s.chunking.max_tokens,
+            batch_size=s.embedder.batch_size,
+            progress=lambda done, total: bar.update(task, completed=done, total=total),
+        )
     manifest = verify_build(path)
-    _console().print(f"built {path} ({manifest.n_chunks} chunks, {manifest.n_entries} entries) "
-                     f"in {time.perf_counter() - started:.1f} s; CURRENT -> {path.name}")
+    _console().print(
+        f"built {path} ({manifest.n_chunks} chunks, {manifest.n_entries} entries) "
+        f"in {time.perf_counter() - started:.1f} s; CURRENT -> {path.name}"
+    )
 
 
 @index_app.command("build")
@@ -189,8 +212,13 @@ def search(
         table.add_column(col)
     for h in result.hits:
         passage = safe_terminal_text(h.text.replace("\n", " "))
-        table.add_row(str(h.rank), safe_terminal_text(h.term) + (" *" if h.matched_term else ""), h.section,
-                      f"{h.score:.4f}", passage[:160] + ("..." if len(passage) > 160 else ""))
+        table.add_row(
+            str(h.rank),
+            safe_terminal_text(h.term) + (" *" if h.matched_term else ""),
+            h.section,
+            f"{h.score:.4f}",
+            passage[:160] + ("..." if len(passage) > 160 else ""),
+        )
     _console().print(table)
 
 
@@ -255,8 +283,10 @@ def ask(
             out.print(f"  [{c.n}] {safe_terminal_text(c.term)} ({c.entry_id}) {safe_terminal_text(c.url)}")
     if answer.suggestions:
         out.print("\nYou may mean: " + ", ".join(safe_terminal_text(r.term) for r in answer.suggestions))
-    out.print("\nRetrieved: " + ", ".join(
-        f"{safe_terminal_text(r.term)}{' *' if r.cited else ''} ({r.score:.3f})" for r in answer.retrieved))
+    out.print(
+        "\nRetrieved: "
+        + ", ".join(f"{safe_terminal_text(r.term)}{' *' if r.cited else ''} ({r.score:.3f})" for r in answer.retrieved)
+    )
 
 
 @app.command()
@@ -333,8 +363,18 @@ def eval_run(
     from assistant.evaluation import cli as ev
 
     s = _settings(**({"profile": profile} if profile else {}))
-    _exit(ev.eval_run(s, set_name, retrieval_only=retrieval_only, sample=sample, answer_sample=answer_sample,
-                      out=out, compare_to=compare, use_llm=not no_llm))
+    _exit(
+        ev.eval_run(
+            s,
+            set_name,
+            retrieval_only=retrieval_only,
+            sample=sample,
+            answer_sample=answer_sample,
+            out=out,
+            compare_to=compare,
+            use_llm=not no_llm,
+        )
+    )
 
 
 @eval_app.command("compare")
@@ -354,7 +394,8 @@ def eval_compare(
 @handle_errors
 def eval_calibrate(
     set_name: Annotated[str, typer.Option("--set", help="Set(s) to calibrate on; join with + (dev+heldout).")] = (
-        "dev+heldout"),
+        "dev+heldout"
+    ),
 ) -> None:
     """Sweep the coverage threshold on the dev set and print the best one."""
     from assistant.evaluation import cli as ev
@@ -369,10 +410,12 @@ def eval_reference(
     mode: Annotated[str, typer.Option("--mode", help="quoted (default) or generated answers.")] = "quoted",
     profile: ProfileOpt = None,
     limit: Annotated[int, typer.Option("--limit", help="Answer a stratified sample of this many (0 = all).")] = 0,
-    gate: Annotated[bool, typer.Option("--gate", help="Fail (exit 1) on the [reference] bounds of thresholds.toml.")
-                    ] = False,
-    out: Annotated[Path | None, typer.Option("--out", help="Report folder (default evals/reports/reference/...).")
-                   ] = None,
+    gate: Annotated[
+        bool, typer.Option("--gate", help="Fail (exit 1) on the [reference] bounds of thresholds.toml.")
+    ] = False,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Report folder (default evals/reports/reference/...).")
+    ] = None,
 ) -> None:
     """Answer the reference set end to end: must-state coverage and must-not violations per kind."""
     from assistant.errors import UsageError

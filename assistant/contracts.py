@@ -43,8 +43,17 @@ class SearchHit(_Out):
 
     @classmethod
     def from_hit(cls, hit: Hit) -> SearchHit:
-        return cls(rank=hit.rank, entry_id=hit.entry_id, term=hit.term, aliases=list(hit.aliases),
-                   section=hit.section, score=hit.score, chunk_id=hit.chunk_id, text=hit.text, url=hit.url)
+        return cls(
+            rank=hit.rank,
+            entry_id=hit.entry_id,
+            term=hit.term,
+            aliases=list(hit.aliases),
+            section=hit.section,
+            score=hit.score,
+            chunk_id=hit.chunk_id,
+            text=hit.text,
+            url=hit.url,
+        )
 
 
 class SearchResponse(_Out):
@@ -78,17 +87,22 @@ class AskResponse(_Out):
     covered: bool = Field(description="False: the glossary does not cover the question (then no citations).")
     citations: list[Citation] = Field(description="[n] markers in `answer`, numbered by first use.")
     retrieved: list[RetrievedView] = Field(description="Entries retrieved for the question, best first.")
-    suggestions: list[RetrievedView] = Field(default_factory=list,
-                                             description="Nearest entries when not covered.")
+    suggestions: list[RetrievedView] = Field(default_factory=list, description="Nearest entries when not covered.")
     timings: dict[str, float] = Field(description="Seconds per step.")
     models: dict[str, str] = Field(description="Model ids used (embedder, and llm in generated mode).")
 
     @classmethod
     def from_answer(cls, answer: Answer) -> AskResponse:
-        return cls(question=answer.question, answer=answer.answer, covered=answer.covered,
-                   citations=list(answer.citations), retrieved=[RetrievedView.from_ref(r) for r in answer.retrieved],
-                   suggestions=[RetrievedView.from_ref(r) for r in answer.suggestions],
-                   timings=dict(answer.timings), models=dict(answer.models))
+        return cls(
+            question=answer.question,
+            answer=answer.answer,
+            covered=answer.covered,
+            citations=list(answer.citations),
+            retrieved=[RetrievedView.from_ref(r) for r in answer.retrieved],
+            suggestions=[RetrievedView.from_ref(r) for r in answer.suggestions],
+            timings=dict(answer.timings),
+            models=dict(answer.models),
+        )
 
 
 class EntryRef(_Out):
@@ -110,8 +124,9 @@ class SourceView(_Out):
 
     @classmethod
     def from_source(cls, source: Source) -> SourceView:
-        return cls(id=source.id, title=source.title, authors=source.authors, year=source.year, url=source.url,
-                   kind=source.kind)
+        return cls(
+            id=source.id, title=source.title, authors=source.authors, year=source.year, url=source.url, kind=source.kind
+        )
 
 
 def _refs(ids: Iterable[str], entries: Mapping[str, Entry]) -> list[EntryRef]:
@@ -134,13 +149,22 @@ class EntryView(_Out):
     page: str = Field(description="Path of the entry's page on the chat server, e.g. /entry/induction-head.")
 
     @classmethod
-    def from_entry(cls, entry: Entry, entries: Mapping[str, Entry], sources: Mapping[str, Source],
-                   url: Callable[[str], str]) -> EntryView:
-        return cls(id=entry.id, term=entry.term, aliases=list(entry.aliases), section=entry.section,
-                   summary=entry.summary, body=entry.body, related=_refs(entry.related, entries),
-                   prerequisites=_refs(entry.prerequisites, entries),
-                   sources=[SourceView.from_source(sources[s]) for s in entry.sources if s in sources],
-                   url=url(entry.id), page=f"/entry/{entry.id}")
+    def from_entry(
+        cls, entry: Entry, entries: Mapping[str, Entry], sources: Mapping[str, Source], url: Callable[[str], str]
+    ) -> EntryView:
+        return cls(
+            id=entry.id,
+            term=entry.term,
+            aliases=list(entry.aliases),
+            section=entry.section,
+            summary=entry.summary,
+            body=entry.body,
+            related=_refs(entry.related, entries),
+            prerequisites=_refs(entry.prerequisites, entries),
+            sources=[SourceView.from_source(sources[s]) for s in entry.sources if s in sources],
+            url=url(entry.id),
+            page=f"/entry/{entry.id}",
+        )
 
 
 class EntrySummary(_Out):

@@ -39,8 +39,9 @@ def open_retriever(
     return HybridRetriever(index, embedder, settings.retrieval)
 
 
-def open_assistant(settings: Settings, *, chat_model=None, embedder: Embedder | None = None, use_llm: bool = True,
-                   progress=None):
+def open_assistant(
+    settings: Settings, *, chat_model=None, embedder: Embedder | None = None, use_llm: bool = True, progress=None
+):
     """Retriever + chat model (from settings unless given) wrapped in an Assistant.
 
     `use_llm=False`, or `generation.mode="quoted"` (the default), loads no model: answers are
@@ -62,12 +63,17 @@ def make_slots(settings: Settings, *, pending: Callable[[], int] | None = None) 
     """The answer slots the chat, the HTTP API and MCP share: one running answer, `ui.queue_size` waiting."""
     from assistant.slots import AnswerSlots
 
-    return AnswerSlots(active=1, waiting=settings.ui.queue_size,
-                       wait_s=getattr(settings.llm, "wait_timeout_s", settings.generation.deadline_s), pending=pending)
+    return AnswerSlots(
+        active=1,
+        waiting=settings.ui.queue_size,
+        wait_s=getattr(settings.llm, "wait_timeout_s", settings.generation.deadline_s),
+        pending=pending,
+    )
 
 
-def open_service(settings: Settings, *, assistant: Assistant | None = None,
-                 slots: AnswerSlots | None = None) -> GlossaryService:
+def open_service(
+    settings: Settings, *, assistant: Assistant | None = None, slots: AnswerSlots | None = None
+) -> GlossaryService:
     """The glossary service (search, define, ask, entries) over `assistant` (default: `open_assistant`)."""
     from assistant.service import GlossaryService
 

@@ -60,16 +60,27 @@ class GlossaryService:
         """
         text = normalize_query(term, max_chars=MAX_TERM_CHARS)
         settings = self.assistant.settings.retrieval
-        matches = [m for m in self._retriever.resolver.resolve(text, fuzzy_cutoff=settings.fuzzy_cutoff)
-                   if m.how in ("exact", "fuzzy") and m.entry_id in self.assistant.entries]
+        matches = [
+            m
+            for m in self._retriever.resolver.resolve(text, fuzzy_cutoff=settings.fuzzy_cutoff)
+            if m.how in ("exact", "fuzzy") and m.entry_id in self.assistant.entries
+        ]
         if not matches:
             near = [h.entry_id for h in self.assistant.search(text, 3).hits]
-            raise EntryNotFound(f"no glossary entry is named '{text}'",
-                                f"call search with it instead (nearest entries: {', '.join(near) or 'none'})")
+            raise EntryNotFound(
+                f"no glossary entry is named '{text}'",
+                f"call search with it instead (nearest entries: {', '.join(near) or 'none'})",
+            )
         entry = self.assistant.entries[matches[0].entry_id]
-        return DefineResponse(entry_id=entry.id, term=entry.term, aliases=list(entry.aliases), section=entry.section,
-                              summary=entry.summary, url=self._retriever.url(entry.id),
-                              matched="fuzzy" if matches[0].how == "fuzzy" else "exact")
+        return DefineResponse(
+            entry_id=entry.id,
+            term=entry.term,
+            aliases=list(entry.aliases),
+            section=entry.section,
+            summary=entry.summary,
+            url=self._retriever.url(entry.id),
+            matched="fuzzy" if matches[0].how == "fuzzy" else "exact",
+        )
 
     def get_entry(self, entry_id: str) -> EntryView:
         """The whole entry with this id.
@@ -80,8 +91,10 @@ class GlossaryService:
         entry = self.assistant.entries.get(entry_id)
         if entry is None:
             shown = entry_id[:80]
-            raise EntryNotFound(f"no glossary entry has the id '{shown}'",
-                                "ids are lowercase-hyphen like 'induction-head'; get them from search or define")
+            raise EntryNotFound(
+                f"no glossary entry has the id '{shown}'",
+                "ids are lowercase-hyphen like 'induction-head'; get them from search or define",
+            )
         return EntryView.from_entry(entry, self.assistant.entries, self.assistant.sources, self._retriever.url)
 
     def list_entries(self, section: str | None = None) -> EntryList:
@@ -91,15 +104,20 @@ class GlossaryService:
             EntryNotFound: no entry is in that section; the message lists the sections.
         """
         wanted = (section or "").strip("/ ")
-        rows = [e for e in self.assistant.entries.values()
-                if not wanted or e.section == wanted or e.section.startswith(wanted + "/")]
+        rows = [
+            e
+            for e in self.assistant.entries.values()
+            if not wanted or e.section == wanted or e.section.startswith(wanted + "/")
+        ]
         if wanted and not rows:
             known = sorted({e.section for e in self.assistant.entries.values()})
             raise EntryNotFound(f"no entries in section '{wanted[:80]}'", f"use one of: {', '.join(known)}")
         rows.sort(key=lambda e: e.term.casefold())
-        return EntryList(section=wanted or None, count=len(rows),
-                         entries=[EntrySummary(id=e.id, term=e.term, section=e.section, summary=e.summary)
-                                  for e in rows])
+        return EntryList(
+            section=wanted or None,
+            count=len(rows),
+            entries=[EntrySummary(id=e.id, term=e.term, section=e.section, summary=e.summary) for e in rows],
+        )
 
     def check_question(self, question: str) -> None:
         """Raise UsageError now for a question `ask` would refuse (before taking a slot)."""

@@ -52,29 +52,42 @@ class RetrievalSettings(_Section):
     summary_weight: float = Field(1.0, ge=0, description="Weight of the entry-summary ranking in fusion.")
     fuzzy_cutoff: int = Field(88, ge=50, le=100, description="rapidfuzz score needed for a typo'd term match.")
     rerank_depth: int = Field(
-        10, ge=0, le=50, description="Unpinned candidates the entry adapter reorders (0: off). Chosen on "
-        "evals/sets/dev.jsonl + defs-dev.jsonl (5 and 10 tie on hit@1; 10 lifts hit@5)."
+        10,
+        ge=0,
+        le=50,
+        description="Unpinned candidates the entry adapter reorders (0: off). Chosen on "
+        "evals/sets/dev.jsonl + defs-dev.jsonl (5 and 10 tie on hit@1; 10 lifts hit@5).",
     )
     rerank_weight: float = Field(
-        0.7, ge=0, le=1, description="Share of the entry adapter's probability in the reordering score (the rest "
-        "is the fused score). Chosen on dev + defs-dev from 0.3 / 0.5 / 0.7 / 1.0."
+        0.7,
+        ge=0,
+        le=1,
+        description="Share of the entry adapter's probability in the reordering score (the rest "
+        "is the fused score). Chosen on dev + defs-dev from 0.3 / 0.5 / 0.7 / 1.0.",
     )
     description_words: int = Field(
-        15, ge=1, description="A question this many words long is a description: one rare word in it that the "
-        "top entries never use does not make it off-topic when the entry adapter is sure (see adapter_confident)."
+        15,
+        ge=1,
+        description="A question this many words long is a description: one rare word in it that the "
+        "top entries never use does not make it off-topic when the entry adapter is sure (see adapter_confident).",
     )
     adapter_confident: float = Field(
-        0.5, ge=0, le=1, description="Entry-adapter probability at which a description counts as describing one "
+        0.5,
+        ge=0,
+        le=1,
+        description="Entry-adapter probability at which a description counts as describing one "
         "entry. Chosen on dev + defs-dev: every refused description there scored 0.64-0.98, off-topic "
-        "questions with rare words at most 0.74 (all shorter than description_words)."
+        "questions with rare words at most 0.74 (all shorter than description_words).",
     )
     coverage_threshold: float = Field(
-        0.42, description="Best cosine (any chunk or entry summary) below which a question that names no term "
-        "counts as not covered (calibrated on evals)."
+        0.42,
+        description="Best cosine (any chunk or entry summary) below which a question that names no term "
+        "counts as not covered (calibrated on evals).",
     )
     off_topic_margin: float = Field(
-        0.02, description="Not covered when the nearest topic of corpus/out_of_scope.yaml beats the best glossary "
-        "cosine by this much (calibrated on evals)."
+        0.02,
+        description="Not covered when the nearest topic of corpus/out_of_scope.yaml beats the best glossary "
+        "cosine by this much (calibrated on evals).",
     )
     max_query_chars: int = Field(2000, ge=10, description="Longer queries are rejected, never truncated.")
 
@@ -91,8 +104,10 @@ class LocalLLMSettings(_Section):
         "auto", description="llama.cpp weight repacking (AMX kernels); auto = off on CPUs that report AMX."
     )
     process_timeout_s: float = Field(
-        120.0, gt=0, description="Seconds the model process may stay silent (loading, or between tokens) "
-        "before it is ended and restarted."
+        120.0,
+        gt=0,
+        description="Seconds the model process may stay silent (loading, or between tokens) "
+        "before it is ended and restarted.",
     )
     wait_timeout_s: float = Field(
         120.0,
@@ -114,8 +129,9 @@ class OpenAILLMSettings(_Section):
 
 class GenerationSettings(_Section):
     mode: Literal["quoted", "generated"] = Field(
-        "quoted", description="quoted = answers built from the glossary's own sentences (no model text); "
-        "generated = the chat model writes the answer (meant for strong back ends), checked and labelled."
+        "quoted",
+        description="quoted = answers built from the glossary's own sentences (no model text); "
+        "generated = the chat model writes the answer (meant for strong back ends), checked and labelled.",
     )
     max_new_tokens: int = Field(320, ge=16, le=384, description="Cap on generated tokens.")
     deadline_s: float = Field(60.0, gt=0, description="Wall-clock cap on one generation.")
@@ -135,8 +151,9 @@ class UISettings(_Section):
 class MCPSettings(_Section):
     http: bool = Field(True, description="Also serve MCP (streamable HTTP) at /mcp on `mi-glossary serve`.")
     token_env: str = Field(
-        "MI_GLOSSARY_MCP_TOKEN", description="NAME of the env var holding the bearer token /mcp requires (never "
-        "the token); while it is unset, /mcp answers loopback clients only."
+        "MI_GLOSSARY_MCP_TOKEN",
+        description="NAME of the env var holding the bearer token /mcp requires (never "
+        "the token); while it is unset, /mcp answers loopback clients only.",
     )
 
 
@@ -159,9 +176,7 @@ class Settings(BaseSettings):
     llm: Annotated[
         Annotated[LocalLLMSettings, Tag("local")] | Annotated[OpenAILLMSettings, Tag("openai")],
         Discriminator(_llm_kind),
-    ] = Field(
-        default_factory=LocalLLMSettings, description="Chat-model back end."
-    )
+    ] = Field(default_factory=LocalLLMSettings, description="Chat-model back end.")
     generation: GenerationSettings = Field(default_factory=GenerationSettings, description="Answer generation.")
     ui: UISettings = Field(default_factory=UISettings, description="Chat server.")
     mcp: MCPSettings = Field(default_factory=MCPSettings, description="MCP server.")
@@ -195,8 +210,10 @@ def override_settings(base: Settings | None = None, /, **sections: Mapping[str, 
     except ValidationError as exc:
         first = exc.errors()[0]
         where = "__".join(str(x) for x in first["loc"]).upper()
-        raise UsageError(f"bad setting MI_GLOSSARY_{where}: {first['msg']}",
-                         "fix that value or environment variable (see the README's configuration table)") from None
+        raise UsageError(
+            f"bad setting MI_GLOSSARY_{where}: {first['msg']}",
+            "fix that value or environment variable (see the README's configuration table)",
+        ) from None
 
 
 def settings_table() -> str:
@@ -209,7 +226,7 @@ def settings_table() -> str:
             default = f.default_factory() if f.default_factory else f.default  # type: ignore[call-arg]
             text = str(default)
             if isinstance(default, Path) and text.startswith(home):
-                text = "~" + text[len(home):]
+                text = "~" + text[len(home) :]
             desc = " ".join((f.description or "").split())
             rows.append(f"| `MI_GLOSSARY_{name.upper()}__{fname.upper()}` | `{text}` | {desc} |")
     return "\n".join(rows) + "\n"

@@ -29,8 +29,9 @@ class AnswerSlots:
         pending: extra waiting work counted against `waiting` (the chat's Gradio queue).
     """
 
-    def __init__(self, active: int = 1, waiting: int = 8, *, wait_s: float = 120.0,
-                 pending: Callable[[], int] | None = None) -> None:
+    def __init__(
+        self, active: int = 1, waiting: int = 8, *, wait_s: float = 120.0, pending: Callable[[], int] | None = None
+    ) -> None:
         self.active = active
         self.waiting = waiting
         self.wait_s = wait_s
@@ -62,16 +63,22 @@ class AnswerSlots:
         """
         with self._cond:
             if not admitted and self.full():
-                raise ServiceBusy(f"the assistant is busy ({self.load()} answers running or waiting)",
-                                  f"retry in {RETRY_AFTER_S} s", retry_after_s=RETRY_AFTER_S)
+                raise ServiceBusy(
+                    f"the assistant is busy ({self.load()} answers running or waiting)",
+                    f"retry in {RETRY_AFTER_S} s",
+                    retry_after_s=RETRY_AFTER_S,
+                )
             self._queued += 1
             try:
                 got = self._cond.wait_for(lambda: self._running < self.active, timeout=self.wait_s)
             finally:
                 self._queued -= 1
             if not got:
-                raise ServiceBusy(f"no answer slot came free within {self.wait_s:.0f} s",
-                                  f"retry in {RETRY_AFTER_S} s", retry_after_s=RETRY_AFTER_S)
+                raise ServiceBusy(
+                    f"no answer slot came free within {self.wait_s:.0f} s",
+                    f"retry in {RETRY_AFTER_S} s",
+                    retry_after_s=RETRY_AFTER_S,
+                )
             self._running += 1
         try:
             yield

@@ -112,8 +112,10 @@ class Answer(_Value):
     unsupported: int = Field(0, description="Answer sentences no retrieved entry supports.")
     truncated: bool = False
     composition: Literal["quoted", "generated", "summary", "none"] = Field(
-        "none", description="quoted: glossary sentences chosen for the question; generated: written by the "
-        "chat model and checked; summary: the entry's summary alone; none: not covered.")
+        "none",
+        description="quoted: glossary sentences chosen for the question; generated: written by the "
+        "chat model and checked; summary: the entry's summary alone; none: not covered.",
+    )
     shape: str = Field("", description="Question shape the quoted answer follows (define, name, how, why, ...).")
     timings: dict[str, float] = Field(default_factory=dict)
     models: dict[str, str] = Field(default_factory=dict)

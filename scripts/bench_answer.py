@@ -23,16 +23,26 @@ from assistant.types import ChatMessage, FinalEvent, InstantEvent
 
 QUESTIONS = {
     "lookup": ["What is an induction head?", "What is the residual stream?", "what is a transcoder"],
-    "paraphrase": ["what do you call a neuron that fires for many unrelated things?",
-                   "the trick of reading intermediate layers through the unembedding",
-                   "replacing an activation with its value from another prompt to see what it does"],
-    "howwhy": ["How does activation patching use clean and corrupted runs?",
-               "Why do sparse autoencoder features split as the dictionary grows?",
-               "How does superposition let a model store more features than dimensions?"],
-    "compare": ["What is the difference between zero ablation and mean ablation?",
-                "How do the QK and OV circuits of a head differ?", "How does superposition relate to polysemanticity?"],
-    "list": ["What kinds of ablation are there?", "what types of SAE architectures exist?",
-             "name the parts of the IOI circuit"],
+    "paraphrase": [
+        "what do you call a neuron that fires for many unrelated things?",
+        "the trick of reading intermediate layers through the unembedding",
+        "replacing an activation with its value from another prompt to see what it does",
+    ],
+    "howwhy": [
+        "How does activation patching use clean and corrupted runs?",
+        "Why do sparse autoencoder features split as the dictionary grows?",
+        "How does superposition let a model store more features than dimensions?",
+    ],
+    "compare": [
+        "What is the difference between zero ablation and mean ablation?",
+        "How do the QK and OV circuits of a head differ?",
+        "How does superposition relate to polysemanticity?",
+    ],
+    "list": [
+        "What kinds of ablation are there?",
+        "what types of SAE architectures exist?",
+        "name the parts of the IOI circuit",
+    ],
 }
 
 
@@ -70,8 +80,14 @@ def main() -> None:
     base = Settings()
     retriever = open_retriever(base)
     llm = base.llm.model_copy(update={"profile": args.profile})
-    generated = base.model_copy(update={"llm": llm, "generation": base.generation.model_copy(
-        update={"mode": "generated", "max_new_tokens": args.max_new_tokens})})
+    generated = base.model_copy(
+        update={
+            "llm": llm,
+            "generation": base.generation.model_copy(
+                update={"mode": "generated", "max_new_tokens": args.max_new_tokens}
+            ),
+        }
+    )
     model = make_chat_model(generated)
     ruler = yardstick(model)
     paths = {"quoted": Assistant(retriever, None, base), "generated": Assistant(retriever, model, generated)}
@@ -83,8 +99,10 @@ def main() -> None:
         for name, assistant in paths.items():
             instant, total = run(assistant, questions)
             med = statistics.median(total)
-            print(f"{kind:11} {name:10} {statistics.median(instant):10.2f} {med:10.2f} {max(total):10.2f} "
-                  f"{med / ruler:16.2f}")
+            print(
+                f"{kind:11} {name:10} {statistics.median(instant):10.2f} {med:10.2f} {max(total):10.2f} "
+                f"{med / ruler:16.2f}"
+            )
     print("\n(seconds; first = instant definition or, without one, the finished answer)")
     model.close()
 

@@ -43,8 +43,9 @@ def ours(retriever, mode: str, pin: bool, own: dict[str, str] | None = None) -> 
     """Our retriever in one mode. `own` maps a rewritten follow-up to the user's own words, whose
     terms are the only ones pinned (exactly what the answer flow does)."""
     own = own or {}
-    return lambda q: [h.entry_id for h in retriever.search(q, RANK_DEPTH, mode=mode, pin_terms=pin,
-                                                           terms_from=own.get(q)).hits]
+    return lambda q: [
+        h.entry_id for h in retriever.search(q, RANK_DEPTH, mode=mode, pin_terms=pin, terms_from=own.get(q)).hits
+    ]
 
 
 def langchain_faiss(retriever) -> tuple[Search, float]:
@@ -101,8 +102,15 @@ def build_times(settings: Settings) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp:
         for name, config in (("without adapter (before)", None), ("with adapter", DEFAULT_ADAPTER)):
             t0 = time.perf_counter()
-            build_index(corpus, embedder, counter, Path(tmp) / name.split()[0], max_tokens=settings.chunking.max_tokens,
-                        batch_size=settings.embedder.batch_size, adapter_config=config)
+            build_index(
+                corpus,
+                embedder,
+                counter,
+                Path(tmp) / name.split()[0],
+                max_tokens=settings.chunking.max_tokens,
+                batch_size=settings.embedder.batch_size,
+                adapter_config=config,
+            )
             out[name] = round(time.perf_counter() - t0, 1)
     return out
 
@@ -188,8 +196,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--set", default="test", help="Eval set name in evals/sets or a .jsonl path.")
     parser.add_argument("--out", type=Path, default=Path("evals/reports/bench"), help="Folder for JSON + PNG.")
     parser.add_argument("--sets-dir", type=Path, default=Path("evals/sets"))
-    parser.add_argument("--build-times", action="store_true",
-                        help="Also time one index build without and one with the entry adapter.")
+    parser.add_argument(
+        "--build-times", action="store_true", help="Also time one index build without and one with the entry adapter."
+    )
     args = parser.parse_args(argv)
 
     from rich.console import Console
@@ -215,8 +224,9 @@ def main(argv: list[str] | None = None) -> int:
     own = {q: topic_text(c.question) for q, c in zip(queries, cases, strict=True) if q != topic_text(c.question)}
     expected = [c.expected_entries for c in cases]
     retriever.search("warm up the embedder", RANK_DEPTH)
-    before = HybridRetriever(retriever.index, retriever.embedder,
-                             RetrievalSettings(**{**settings.retrieval.model_dump(), "rerank_depth": 0}))
+    before = HybridRetriever(
+        retriever.index, retriever.embedder, RetrievalSettings(**{**settings.retrieval.model_dump(), "rerank_depth": 0})
+    )
 
     systems: dict[str, Search] = {
         "hybrid (ours)": ours(retriever, "hybrid", True, own),

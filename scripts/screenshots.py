@@ -20,8 +20,14 @@ from pathlib import Path
 from playwright.sync_api import expect, sync_playwright
 
 OUT = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 
 def free_port() -> int:
@@ -32,8 +38,11 @@ def free_port() -> int:
 
 def main() -> None:
     port = free_port()
-    env = {**os.environ, "MI_GLOSSARY_LLM__PROFILE": os.environ.get("MI_GLOSSARY_LLM__PROFILE", "fast"),
-           "GRADIO_ANALYTICS_ENABLED": "False"}
+    env = {
+        **os.environ,
+        "MI_GLOSSARY_LLM__PROFILE": os.environ.get("MI_GLOSSARY_LLM__PROFILE", "fast"),
+        "GRADIO_ANALYTICS_ENABLED": "False",
+    }
     server = subprocess.Popen([sys.executable, "-m", "assistant.cli", "serve", "--port", str(port)], env=env)  # noqa: S603
     url = f"http://127.0.0.1:{port}"
     try:

@@ -1,7 +1,7 @@
 """Rewrite the README's table of environment variables from assistant/settings.py.
 
-    .venv/bin/python scripts/settings_table.py          # rewrite README.md
-    .venv/bin/python scripts/settings_table.py --check  # exit 1 if the README is out of date
+.venv/bin/python scripts/settings_table.py          # rewrite README.md
+.venv/bin/python scripts/settings_table.py --check  # exit 1 if the README is out of date
 """
 
 from __future__ import annotations

@@ -11,8 +11,14 @@ from assistant.types import ChatMessage
 class ScriptedChatModel:
     """A ChatModel that streams a fixed reply (or one computed from the messages) in small pieces."""
 
-    def __init__(self, reply: str | Callable[[Sequence[ChatMessage]], str], *, model_id: str = "scripted",
-                 piece: int = 12, delay_s: float = 0.0) -> None:
+    def __init__(
+        self,
+        reply: str | Callable[[Sequence[ChatMessage]], str],
+        *,
+        model_id: str = "scripted",
+        piece: int = 12,
+        delay_s: float = 0.0,
+    ) -> None:
         self.reply = reply
         self.model_id = model_id
         self.piece = piece

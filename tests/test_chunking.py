@@ -56,8 +56,13 @@ def assert_lossless(chunks: list[Chunk], lead: str, body: str, term: str) -> Non
 
 def make_entry(body: str, **over) -> Entry:
     fields = dict(
-        id="long-one", term="Long one", aliases=("lengthy",), section="toy/basics",
-        summary="An entry made up by the tests.", body=body, path="entries/toy/long-one.md",
+        id="long-one",
+        term="Long one",
+        aliases=("lengthy",),
+        section="toy/basics",
+        summary="An entry made up by the tests.",
+        body=body,
+        path="entries/toy/long-one.md",
     )
     fields.update(over)
     return Entry(**fields)
@@ -124,8 +129,14 @@ def test_chunking_is_deterministic_across_runs(fixture_corpus, counter):
         "print(_digest(load_corpus(FIXTURE_CORPUS), WordPieceCounter()))\n"
     )
     for seed in ("1", "4242"):  # another process, another hash seed: same chunks, same ids
-        out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=REPO,
-                             env={"PYTHONHASHSEED": seed, "PATH": "/usr/bin:/bin"}, timeout=120)
+        out = subprocess.run(
+            [sys.executable, "-c", script],
+            capture_output=True,
+            text=True,
+            cwd=REPO,
+            env={"PYTHONHASHSEED": seed, "PATH": "/usr/bin:/bin"},
+            timeout=120,
+        )
         assert out.returncode == 0, out.stderr
         assert out.stdout.strip() == here
 
@@ -135,7 +146,9 @@ def test_built_index_holds_the_same_chunks(fixture_corpus, counter, retriever):
     expected = [
         c for e in sorted(fixture_corpus.entries) for c in chunk_entry(fixture_corpus.entries[e], BUDGET, counter)
     ] + [
-        c for s in sorted(fixture_corpus.sources) if fixture_corpus.linked_by(s)
+        c
+        for s in sorted(fixture_corpus.sources)
+        if fixture_corpus.linked_by(s)
         for c in chunk_source(fixture_corpus.sources[s], fixture_corpus.linked_by(s), BUDGET, counter)
     ]
     assert retriever.index.chunks == expected

@@ -30,8 +30,18 @@ def test_console_script_is_installed():
 
 @pytest.mark.slow
 def test_search_json_contract(built_index, tmp_path, retriever):
-    out = run("search", "What is an induction head?", "-k", "3", "--json",
-              "--corpus", str(FIXTURE_CORPUS), "--index-dir", str(built_index.parent), cwd=tmp_path)
+    out = run(
+        "search",
+        "What is an induction head?",
+        "-k",
+        "3",
+        "--json",
+        "--corpus",
+        str(FIXTURE_CORPUS),
+        "--index-dir",
+        str(built_index.parent),
+        cwd=tmp_path,
+    )
     assert out.returncode == 0, out.stderr
     payload = json.loads(out.stdout)
     assert set(payload) == {"query", "hits"}
@@ -50,8 +60,15 @@ def test_search_json_contract(built_index, tmp_path, retriever):
 
 @pytest.mark.slow
 def test_search_without_index_exits_3_with_the_fix(tmp_path):
-    out = run("search", "induction head", "--corpus", str(FIXTURE_CORPUS),
-              "--index-dir", str(tmp_path / "empty"), cwd=tmp_path)
+    out = run(
+        "search",
+        "induction head",
+        "--corpus",
+        str(FIXTURE_CORPUS),
+        "--index-dir",
+        str(tmp_path / "empty"),
+        cwd=tmp_path,
+    )
     assert out.returncode == 3
     assert "mi-glossary index build" in out.stderr and "no index" in out.stderr
     assert "Traceback" not in out.stderr + out.stdout
@@ -108,8 +125,17 @@ def test_index_build_then_info(corpus_copy, tmp_path, built_index):
 @pytest.mark.slow
 @pytest.mark.parametrize("flags", [["--no-llm"], []])  # quoted answers (the default) need no model either
 def test_ask_no_llm_prepares_no_model(built_index, tmp_path, flags):
-    out = run("ask", "What is an induction head?", *flags, "--json", "--corpus", str(FIXTURE_CORPUS),
-              "--index-dir", str(built_index.parent), cwd=tmp_path)
+    out = run(
+        "ask",
+        "What is an induction head?",
+        *flags,
+        "--json",
+        "--corpus",
+        str(FIXTURE_CORPUS),
+        "--index-dir",
+        str(built_index.parent),
+        cwd=tmp_path,
+    )
     assert out.returncode == 0, out.stderr
     assert "preparing the model" not in out.stderr
     payload = json.loads(out.stdout)

@@ -193,8 +193,14 @@ class CliServer:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         self.n = 0
-        self.proc = subprocess.Popen([sys.executable, "-c", _SERVER], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, text=True, cwd=folder, env=_clean_env())
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", _SERVER],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=folder,
+            env=_clean_env(),
+        )
         assert self.proc.stdout.readline().strip() == "ready"
 
     def _ask(self, line: str) -> str:
@@ -228,8 +234,12 @@ class CliServer:
         while _proc_state(pid) != "T":  # the child stops itself right after fork
             assert time.monotonic() < deadline, f"child {pid} never stopped"
             time.sleep(0.01)
-        tracer = subprocess.Popen(["strace", "-f", "-y", "-o", str(log), "-p", str(pid), *strace],
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        tracer = subprocess.Popen(
+            ["strace", "-f", "-y", "-o", str(log), "-p", str(pid), *strace],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         while _tracer_pid(pid) == 0:
             if tracer.poll() is not None or time.monotonic() > deadline:
                 self._abandon(pid)
@@ -303,9 +313,12 @@ def toy(tmp_path_factory) -> Corpus:
     The fixture corpus (141 chunks) takes 8-17 s to embed on 2 busy cores; it is used where one
     build is enough, the toy corpus where a test builds a dozen times.
     """
-    root = write_toy_corpus(tmp_path_factory.mktemp("toy") / "corpus", ["alpha-probe", "beta-lens", "gamma-patch"],
-                            "The {name} method reads sentence {n} of a toy model and writes score {i}.",
-                            "A toy method used only by tests.")
+    root = write_toy_corpus(
+        tmp_path_factory.mktemp("toy") / "corpus",
+        ["alpha-probe", "beta-lens", "gamma-patch"],
+        "The {name} method reads sentence {n} of a toy model and writes score {i}.",
+        "A toy method used only by tests.",
+    )
     return Corpus(root, "alpha probe", "alpha-probe")
 
 
@@ -374,8 +387,9 @@ def _generic(path: str, index_path: Path) -> str:
 
 def _script(*args: str, cwd: Path, strace: tuple[str, ...] = ()) -> Run:
     """The installed `mi-glossary` console script in a fresh process (optionally under strace)."""
-    out = subprocess.run([*strace, str(SCRIPT), *args], capture_output=True, text=True, cwd=cwd,
-                         env=_clean_env(), timeout=600)
+    out = subprocess.run(
+        [*strace, str(SCRIPT), *args], capture_output=True, text=True, cwd=cwd, env=_clean_env(), timeout=600
+    )
     if strace and "ptrace" in out.stderr and "Operation not permitted" in out.stderr:
         pytest.skip(f"strace cannot trace here: {out.stderr.strip()[:200]}")
     return Run(out.returncode, out.stdout, out.stderr)
@@ -401,8 +415,9 @@ def test_build_on_a_tmpfs_that_fills_up_fails_cleanly_at_every_point(cli, toy, m
         filler = fill_disk(disk, leave)
         run = cli.run(*build_args(index_dir, toy))
         filler.unlink()
-        assert_clear_error(run, 3, "No space left on device", "free space", INDEX_SETTING,
-                           f"CURRENT still names {before.current}")
+        assert_clear_error(
+            run, 3, "No space left on device", "free space", INDEX_SETTING, f"CURRENT still names {before.current}"
+        )
         hit[named_file(run, index_path)] = leave
         assert_unchanged(index_path, before, toy)
     print(f"ENOSPC with a build needing {need} bytes hit (file: bytes left free):", hit)
@@ -429,8 +444,9 @@ def test_mi_glossary_build_on_a_full_disk_exits_3_and_search_still_works(built_i
     run = _script(*build_args(index_dir, FIXTURE), cwd=tmp_path)
 
     filler.unlink()
-    assert_clear_error(run, 3, "No space left on device", "free space", INDEX_SETTING,
-                       f"CURRENT still names {before.current}")
+    assert_clear_error(
+        run, 3, "No space left on device", "free space", INDEX_SETTING, f"CURRENT still names {before.current}"
+    )
     assert_unchanged(index_dir / "default", before, FIXTURE)
     assert_search_works(_script(*search_args(index_dir, FIXTURE), cwd=tmp_path), FIXTURE)
 
@@ -457,8 +473,11 @@ def recording(cli, toy, tmp_path_factory) -> Recording:
     inside = str(index_path) + os.sep
 
     def generic(call: str) -> list[str]:
-        return [_generic(p, index_path) if p.startswith(inside) or p == str(index_path) else ""
-                for c, p in run.calls if c == call]
+        return [
+            _generic(p, index_path) if p.startswith(inside) or p == str(index_path) else ""
+            for c, p in run.calls
+            if c == call
+        ]
 
     return Recording(index_dir, generic("write"), generic("fsync"))
 
@@ -472,19 +491,28 @@ def _copy_index(source: Path, tmp_path: Path) -> tuple[Path, Path, IndexState]:
 
 @pytest.mark.slow
 def test_eio_on_write_of_index_files_fails_cleanly(cli, toy, recording, tmp_path):
-    targets = ["LOCK", "<staging>/summaries.faiss", "<staging>/entries.jsonl", "<staging>/chunks.jsonl",
-               "<staging>/dense.faiss", "<staging>/sparse/data.csc.index.npy", "<staging>/manifest.json",
-               "<CURRENT.tmp>"]
+    targets = [
+        "LOCK",
+        "<staging>/summaries.faiss",
+        "<staging>/entries.jsonl",
+        "<staging>/chunks.jsonl",
+        "<staging>/dense.faiss",
+        "<staging>/sparse/data.csc.index.npy",
+        "<staging>/manifest.json",
+        "<CURRENT.tmp>",
+    ]
     missing = [t for t in targets if t not in recording.writes]
     assert not missing, f"the recorded build wrote no {missing}: {sorted(set(recording.writes))}"
     index_dir, index_path, before = _copy_index(recording.template, tmp_path)
     for target in targets:
         when = recording.writes.index(target) + 1  # strace counts calls per thread from 1
-        run = cli.run(*build_args(index_dir, toy),
-                      strace=["-e", "trace=write", "-e", f"inject=write:error=EIO:when={when}"])
+        run = cli.run(
+            *build_args(index_dir, toy), strace=["-e", "trace=write", "-e", f"inject=write:error=EIO:when={when}"]
+        )
         assert [_generic(p, index_path) for _, p in run.injected] == [target], run.injected
-        assert_clear_error(run, 3, "Input/output error", "I/O error", "dmesg", INDEX_SETTING,
-                           f"CURRENT still names {before.current}")
+        assert_clear_error(
+            run, 3, "Input/output error", "I/O error", "dmesg", INDEX_SETTING, f"CURRENT still names {before.current}"
+        )
         named = named_file(run, index_path)  # bm25s writes through numpy: its folder is named
         assert named == target or target.startswith(named + "/"), (named, target)
         assert_unchanged(index_path, before, toy)
@@ -506,8 +534,9 @@ def test_eio_on_fsync_at_every_stage_never_moves_current(cli, toy, recording, tm
     assert fsyncs[-1] == ".", fsyncs
     index_dir, index_path, before = _copy_index(recording.template, tmp_path)
     for stage, i in stages.items():
-        run = cli.run(*build_args(index_dir, toy),
-                      strace=["-e", "trace=fsync", "-e", f"inject=fsync:error=EIO:when={i + 1}"])
+        run = cli.run(
+            *build_args(index_dir, toy), strace=["-e", "trace=fsync", "-e", f"inject=fsync:error=EIO:when={i + 1}"]
+        )
         assert [_generic(p, index_path) for _, p in run.injected] == [fsyncs[i]], (stage, run.injected)
         assert_clear_error(run, 3, "Input/output error", INDEX_SETTING, f"CURRENT still names {before.current}")
         assert_unchanged(index_path, before, toy)
@@ -520,8 +549,9 @@ def test_console_script_with_failing_fsync_exits_3_and_keeps_current(toy, record
         pytest.skip("strace is not installed (apt-get install strace)")
     index_dir, index_path, before = _copy_index(recording.template, tmp_path)
     run = _script(*build_args(index_dir, toy), cwd=tmp_path, strace=FSYNC_EIO)
-    assert_clear_error(run, 3, "Input/output error", "I/O error", INDEX_SETTING,
-                       f"CURRENT still names {before.current}")
+    assert_clear_error(
+        run, 3, "Input/output error", "I/O error", INDEX_SETTING, f"CURRENT still names {before.current}"
+    )
     assert_unchanged(index_path, before, toy)
 
 
@@ -533,8 +563,9 @@ def test_build_into_a_read_only_index_folder_fails_and_search_still_works(cli, b
     index_dir, index_path, before = _copy_index(built_index.parent, tmp_path)
     mounts.read_only(index_dir)
     run = cli.run(*build_args(index_dir, FIXTURE))
-    assert_clear_error(run, 3, "Read-only file system", "remount", INDEX_SETTING,
-                       f"CURRENT still names {before.current}")
+    assert_clear_error(
+        run, 3, "Read-only file system", "remount", INDEX_SETTING, f"CURRENT still names {before.current}"
+    )
     assert_unchanged(index_path, before, FIXTURE)
     assert_search_works(cli.run(*search_args(index_dir, FIXTURE)), FIXTURE)  # serving never writes
 
@@ -584,9 +615,17 @@ def make_fake_model(folder: Path, name: str, sizes: list[int], seed: int = 0) ->
         parts.append(pkg / "data" / f"part{i:02d}.bin")
         parts[-1].write_bytes(chunk)
         data += chunk
-    model = PinnedModel(profile=name, model_id=f"Fake-{name}", filename=f"{name}.gguf",
-                        distribution=f"mig-fault-{name}-part{{i}}", module=prefix + "{i}", version="0.0.1",
-                        n_parts=len(sizes), size=len(data), sha256=hashlib.sha256(data).hexdigest())
+    model = PinnedModel(
+        profile=name,
+        model_id=f"Fake-{name}",
+        filename=f"{name}.gguf",
+        distribution=f"mig-fault-{name}-part{{i}}",
+        module=prefix + "{i}",
+        version="0.0.1",
+        n_parts=len(sizes),
+        size=len(data),
+        sha256=hashlib.sha256(data).hexdigest(),
+    )
     return FakeModel(model, data, site, parts)
 
 
@@ -620,8 +659,9 @@ def model_fetch(fake: FakeModel, cache: Path, strace: tuple[str, ...] = ()) -> R
     """`mi-glossary model fetch --profile <fake>` in a fresh process, the fake profile registered."""
     spec = json.dumps({**dataclasses.asdict(fake.model), "site": str(fake.site)})
     cmd = [*strace, sys.executable, "-c", _FAKE_CLI, spec, "model", "fetch", "--profile", fake.model.profile]
-    out = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, timeout=120,
-                         env=_clean_env(**{CACHE_SETTING: str(cache)}))
+    out = subprocess.run(
+        cmd, capture_output=True, text=True, cwd=REPO, timeout=120, env=_clean_env(**{CACHE_SETTING: str(cache)})
+    )
     return Run(out.returncode, out.stdout, out.stderr)
 
 

@@ -32,6 +32,8 @@ def test_cli_help_runs():
 
 
 def test_public_api_is_lazy():
-    code = ("import sys, assistant\nassert 'assistant.factory' not in sys.modules\n"
-            "from assistant import Settings, open_assistant\nassert callable(open_assistant) and Settings().retrieval.k")
+    code = (
+        "import sys, assistant\nassert 'assistant.factory' not in sys.modules\n"
+        "from assistant import Settings, open_assistant\nassert callable(open_assistant) and Settings().retrieval.k"
+    )
     assert _loaded_after(code) == set()

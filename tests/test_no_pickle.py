@@ -5,9 +5,15 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "assistant"
 FORBIDDEN = [
-    r"\bimport pickle\b", r"\bpickle\.load", r"\bload_local\(", r"allow_dangerous_deserialization",
-    r"torch\.load\((?![^)]*weights_only=True)", r"yaml\.load\((?![^)]*SafeLoader)", r"allow_pickle=True",
-    r"yaml\.unsafe_load", r"\bjoblib\.load",
+    r"\bimport pickle\b",
+    r"\bpickle\.load",
+    r"\bload_local\(",
+    r"allow_dangerous_deserialization",
+    r"torch\.load\((?![^)]*weights_only=True)",
+    r"yaml\.load\((?![^)]*SafeLoader)",
+    r"allow_pickle=True",
+    r"yaml\.unsafe_load",
+    r"\bjoblib\.load",
 ]
 
 

@@ -41,24 +41,38 @@ SHAPES: tuple[Shape, ...] = ("define", "name", "how", "why", "cause", "limits", 
 
 _COMPARE = re.compile(
     r"\b(?:vs\.?|versus|differ(?:s|ent|ence|ences)?|compare[ds]?|comparison|contrast|same (?:thing )?as|"
-    r"relate[sd]?|relation(?:ship)?|related to|distinguish|unlike|in common|the same\b)", re.I)
+    r"relate[sd]?|relation(?:ship)?|related to|distinguish|unlike|in common|the same\b)",
+    re.I,
+)
 _NAME = re.compile(
     r"\b(?:what(?:'s| is| are)? (?:it|this|that|they) called|what do (?:you|we|people|researchers) call|"
     r"(?:what|which) (?:is|'s) the (?:name|term|word)|(?:is there|what is) a (?:name|term|word)|"
     r"(?:name|term|word) for|called when|is called|known as|what concept|which concept|which term|"
-    r"what term|the name of)\b", re.I)
+    r"what term|the name of)\b",
+    re.I,
+)
 _LIST = re.compile(
     r"\b(?:what (?:kinds|types|sorts|forms|variants|examples) of|(?:kinds|types|variants|examples) of|"
     r"list (?:the|some)|name (?:the|some|a few)|which .{1,40} are there|what are the (?:parts|components|steps))\b",
-    re.I)
-_WHY = re.compile(r"^\s*why\b|\bwhy (?:do|does|is|are|did|would|should|can)\b|\bwhy it matters\b|"
-                  r"\bwhat is the point\b|\bwhat (?:is|are) .{1,40} (?:good|useful) for\b|\bmatter\b", re.I)
-_LIMITS = re.compile(r"\b(?:limitations?|pitfalls?|problems?|drawbacks?|weakness(?:es)?|caveats?|mislead\w*|fails?|"
-                     r"failure modes?|go wrong|goes wrong|downsides?|gotchas?|careful)\b", re.I)
+    re.I,
+)
+_WHY = re.compile(
+    r"^\s*why\b|\bwhy (?:do|does|is|are|did|would|should|can)\b|\bwhy it matters\b|"
+    r"\bwhat is the point\b|\bwhat (?:is|are) .{1,40} (?:good|useful) for\b|\bmatter\b",
+    re.I,
+)
+_LIMITS = re.compile(
+    r"\b(?:limitations?|pitfalls?|problems?|drawbacks?|weakness(?:es)?|caveats?|mislead\w*|fails?|"
+    r"failure modes?|go wrong|goes wrong|downsides?|gotchas?|careful)\b",
+    re.I,
+)
 # "why does X matter" asks for significance; "why does X happen" for a cause (the mechanism).
 _MATTERS = re.compile(r"\b(?:matter|matters|important|useful|care|point|significan\w*|good for|worth)\b", re.I)
-_HOW = re.compile(r"^\s*how\b|\bhow (?:do|does|is|are|can|did|would)\b|\bwhat happens\b|\bwhat does .{1,60} do\b|"
-                  r"\bused for\b|\bmechanism\b|\bwork(?:s)?\b\??$|\bstep by step\b", re.I)
+_HOW = re.compile(
+    r"^\s*how\b|\bhow (?:do|does|is|are|can|did|would)\b|\bwhat happens\b|\bwhat does .{1,60} do\b|"
+    r"\bused for\b|\bmechanism\b|\bwork(?:s)?\b\??$|\bstep by step\b",
+    re.I,
+)
 
 # Section headings of our entries that answer each shape (lower-cased prefixes), best first. The
 # corpus's headings: What it is (311 entries), Pitfalls (303), Why it matters (261), Intuition
@@ -179,9 +193,13 @@ def entry_quotes(entry: Entry) -> list[Quote]:
             clean, _removed = sanitize_passage(" ".join(line.split()))
             for piece in split_sentences(" ".join(clean.split())):
                 text = _clean(piece)
-                if (len(text.split()) >= _MIN_WORDS and text[-1:] in ".!?)\"'`" and not text.endswith("..")
-                        and not text[:1].islower()  # a lower-case start continues something left out
-                        and not _LOOKS_CITED.search(text)):  # "[1, 10]" would read as our citation markers
+                if (
+                    len(text.split()) >= _MIN_WORDS
+                    and text[-1:] in ".!?)\"'`"
+                    and not text.endswith("..")
+                    and not text[:1].islower()  # a lower-case start continues something left out
+                    and not _LOOKS_CITED.search(text)
+                ):  # "[1, 10]" would read as our citation markers
                     out.append(Quote(entry.id, heading, text, len(out), bullet))
     return out
 
@@ -214,8 +232,9 @@ class Composer:
             self._idf = {w: math.log(1 + n / c) for w, c in df.items()}
         return self._idf
 
-    def compose(self, question: str, entry_ids: Sequence[str], named: Sequence[str], *, pinned: bool = False
-                ) -> Composition:
+    def compose(
+        self, question: str, entry_ids: Sequence[str], named: Sequence[str], *, pinned: bool = False
+    ) -> Composition:
         """Quote the entries `entry_ids` (best first) for `question`; `named` = entries it mentions,
         `pinned` = the first of `entry_ids` is the question's subject."""
         shape = classify(question, len(named), pinned)
@@ -312,9 +331,33 @@ class Composer:
         return out
 
 
-_QUESTION_WORDS = frozenset(stem(w) for w in (
-    "what", "which", "how", "why", "does", "work", "mean", "called", "name", "term", "difference", "differ",
-    "relate", "relation", "compare", "same", "thing", "kind", "type", "example", "explain", "describe"))
+_QUESTION_WORDS = frozenset(
+    stem(w)
+    for w in (
+        "what",
+        "which",
+        "how",
+        "why",
+        "does",
+        "work",
+        "mean",
+        "called",
+        "name",
+        "term",
+        "difference",
+        "differ",
+        "relate",
+        "relation",
+        "compare",
+        "same",
+        "thing",
+        "kind",
+        "type",
+        "example",
+        "explain",
+        "describe",
+    )
+)
 
 
 def _stems(text: str) -> frozenset[str]:

@@ -58,8 +58,16 @@ _REQUEST = re.compile(
 )
 
 
-RULES = ("no-hits", "named-term", "writing-request", "unknown-short-subject", "off-topic", "rare-word",
-         "contained-term", "cosine")
+RULES = (
+    "no-hits",
+    "named-term",
+    "writing-request",
+    "unknown-short-subject",
+    "off-topic",
+    "rare-word",
+    "contained-term",
+    "cosine",
+)
 
 
 class Coverage(BaseModel):
@@ -77,22 +85,32 @@ def decide(result: SearchResult, settings: RetrievalSettings) -> Coverage:
         return Coverage(covered=False, rule="no-hits", detail="retrieval returned no entries")
     named = [m for m in result.matches if m.how in ("exact", "fuzzy")]
     if named:
-        return Coverage(covered=True, rule="named-term",
-                        detail="names " + ", ".join(f"{m.entry_id} ({m.how})" for m in named))
+        return Coverage(
+            covered=True, rule="named-term", detail="names " + ", ".join(f"{m.entry_id} ({m.how})" for m in named)
+        )
     if found := _REQUEST.search(result.query):
         return Coverage(covered=False, rule="writing-request", detail=f"asks for writing: '{found.group(0)}'")
     subject = subject_of(result.query)
-    if (_DEFINITIONAL.match(result.query) and len(subject.split()) <= SHORT_SUBJECT_WORDS and not result.matches
-            and not result.followup):
-        return Coverage(covered=False, rule="unknown-short-subject",
-                        detail=f"asks what '{subject}' is, and no entry has that name")
+    if (
+        _DEFINITIONAL.match(result.query)
+        and len(subject.split()) <= SHORT_SUBJECT_WORDS
+        and not result.matches
+        and not result.followup
+    ):
+        return Coverage(
+            covered=False, rule="unknown-short-subject", detail=f"asks what '{subject}' is, and no entry has that name"
+        )
     glossary_best = max(result.best_dense, result.summary_best)
     if result.off_topic and result.off_topic_score - glossary_best >= settings.off_topic_margin:
-        return Coverage(covered=False, rule="off-topic",
-                        detail=f"nearer to the uncovered topic '{result.off_topic}' ({result.off_topic_score:.3f}) "
-                        f"than to any entry ({glossary_best:.3f}) by at least {settings.off_topic_margin:.3f}")
-    described = (len(result.query.split()) >= settings.description_words
-                 and result.adapter_top >= settings.adapter_confident)
+        return Coverage(
+            covered=False,
+            rule="off-topic",
+            detail=f"nearer to the uncovered topic '{result.off_topic}' ({result.off_topic_score:.3f}) "
+            f"than to any entry ({glossary_best:.3f}) by at least {settings.off_topic_margin:.3f}",
+        )
+    described = (
+        len(result.query.split()) >= settings.description_words and result.adapter_top >= settings.adapter_confident
+    )
     rare = [*result.foreign_words, *result.missing_rare]
     if rare and not described:
         kind = "the glossary never uses" if result.foreign_words else "no top entry uses"
@@ -104,8 +122,11 @@ def decide(result: SearchResult, settings: RetrievalSettings) -> Coverage:
     sign = ">=" if glossary_best >= threshold else "<"
     raised = f" (raised for unknown words {', '.join(result.unknown_words)})" if result.unknown_words else ""
     note = f"; rare words {', '.join(rare)} excused: a description the adapter is sure of" if rare else ""
-    return Coverage(covered=glossary_best >= threshold, rule="cosine",
-                    detail=f"best cosine {glossary_best:.3f} {sign} threshold {threshold:.3f}{raised}{note}")
+    return Coverage(
+        covered=glossary_best >= threshold,
+        rule="cosine",
+        detail=f"best cosine {glossary_best:.3f} {sign} threshold {threshold:.3f}{raised}{note}",
+    )
 
 
 def is_covered(result: SearchResult, settings: RetrievalSettings) -> bool:

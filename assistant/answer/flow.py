@@ -50,8 +50,10 @@ CUT_SHORT = "(Answer cut short: the time or length limit was reached.)"
 
 def _refs(result: SearchResult, cited: set[str] = frozenset(), limit: int | None = None) -> tuple[RetrievedRef, ...]:
     hits = result.hits[:limit] if limit else result.hits
-    return tuple(RetrievedRef(entry_id=h.entry_id, term=h.term, score=h.score, section=h.section,
-                              cited=h.entry_id in cited) for h in hits)
+    return tuple(
+        RetrievedRef(entry_id=h.entry_id, term=h.term, score=h.score, section=h.section, cited=h.entry_id in cited)
+        for h in hits
+    )
 
 
 def safe_summary(summary: str) -> str:
@@ -59,8 +61,9 @@ def safe_summary(summary: str) -> str:
     return clean_output(sanitize_passage(summary)[0])
 
 
-def retrieve(retriever: HybridRetriever, question: str, history: Sequence[ChatMessage], settings: Settings,
-             k: int | None = None) -> tuple[str, str, SearchResult]:
+def retrieve(
+    retriever: HybridRetriever, question: str, history: Sequence[ChatMessage], settings: Settings, k: int | None = None
+) -> tuple[str, str, SearchResult]:
     """The retrieval step of an answer (also what the evals score): returns (question, query, result).
 
     Normalises the question, caps history server-side, rewrites a follow-up into a standalone
@@ -79,8 +82,14 @@ def retrieve(retriever: HybridRetriever, question: str, history: Sequence[ChatMe
     return q, query, result
 
 
-def answer_stream(retriever: HybridRetriever, chat_model: ChatModel | None, composer: Composer, settings: Settings,
-                  question: str, history: Sequence[ChatMessage] = ()) -> Iterator[AnswerEvent]:
+def answer_stream(
+    retriever: HybridRetriever,
+    chat_model: ChatModel | None,
+    composer: Composer,
+    settings: Settings,
+    question: str,
+    history: Sequence[ChatMessage] = (),
+) -> Iterator[AnswerEvent]:
     """Yield InstantEvent? then DeltaEvent* then exactly one FinalEvent (see the module docstring).
 
     `settings.generation.mode` picks the answer: "quoted" composes it from the entries' own
@@ -103,8 +112,7 @@ def answer_stream(retriever: HybridRetriever, chat_model: ChatModel | None, comp
         return FinalEvent(answer=Answer(question=q, standalone_query=query, timings=timings, models=models, **kw))
 
     if not is_covered(result, s.retrieval):
-        yield final(answer=NOT_COVERED, covered=False, retrieved=_refs(result),
-                    suggestions=_refs(result, limit=3))
+        yield final(answer=NOT_COVERED, covered=False, retrieved=_refs(result), suggestions=_refs(result, limit=3))
         return
 
     named = [m for m in result.matches if m.how in ("exact", "fuzzy")]
@@ -113,8 +121,9 @@ def answer_stream(retriever: HybridRetriever, chat_model: ChatModel | None, comp
     if named and safe_summary(entries[named[0].entry_id].summary):
         entry = entries[named[0].entry_id]
         instant = safe_summary(entry.summary)
-        yield InstantEvent(text=instant, citation=Citation(n=1, entry_id=entry.id, term=entry.term,
-                                                           url=retriever.url(entry.id)))
+        yield InstantEvent(
+            text=instant, citation=Citation(n=1, entry_id=entry.id, term=entry.term, url=retriever.url(entry.id))
+        )
 
     def fallback(note: str = "", truncated: bool = False) -> FinalEvent:
         """A grounded answer without the model: the best entry's summary, cited."""
@@ -124,8 +133,15 @@ def answer_stream(retriever: HybridRetriever, chat_model: ChatModel | None, comp
         if note:
             text += f" {note}"
         cite = Citation(n=1, entry_id=entry.id, term=entry.term, url=retriever.url(entry.id))
-        return final(answer=text, covered=True, instant=instant, citations=(cite,), composition="summary",
-                     retrieved=_refs(result, {entry.id}), truncated=truncated)
+        return final(
+            answer=text,
+            covered=True,
+            instant=instant,
+            citations=(cite,),
+            composition="summary",
+            retrieved=_refs(result, {entry.id}),
+            truncated=truncated,
+        )
 
     if not generate:
         # Terms the question names, in its own order, pinned or merely contained ("RMSNorm vs LayerNorm").
@@ -145,10 +161,21 @@ def answer_stream(retriever: HybridRetriever, chat_model: ChatModel | None, comp
         # entry, the other side of a comparison) are listed after the hits: every citation points
         # into `retrieved`.
         found = {h.entry_id for h in result.hits}
-        extra = tuple(RetrievedRef(entry_id=c.entry_id, term=c.term, score=0.0, section=entries[c.entry_id].section,
-                                   cited=True) for c in citations if c.entry_id not in found)
-        yield final(answer=text, covered=True, instant=instant, citations=citations, composition="quoted",
-                    shape=composition.shape, retrieved=_refs(result, cited) + extra, sentences=supports)
+        extra = tuple(
+            RetrievedRef(entry_id=c.entry_id, term=c.term, score=0.0, section=entries[c.entry_id].section, cited=True)
+            for c in citations
+            if c.entry_id not in found
+        )
+        yield final(
+            answer=text,
+            covered=True,
+            instant=instant,
+            citations=citations,
+            composition="quoted",
+            shape=composition.shape,
+            retrieved=_refs(result, cited) + extra,
+            sentences=supports,
+        )
         return
 
     assert chat_model is not None
@@ -204,20 +231,30 @@ def answer_stream(retriever: HybridRetriever, chat_model: ChatModel | None, comp
         yield final(answer=NOT_COVERED, covered=False, retrieved=_refs(result), suggestions=_refs(result, limit=3))
         return
     cited_ids = {eid for _, eid in attribution.cited}
-    citations = tuple(Citation(n=n, entry_id=eid, term=entries[eid].term, url=retriever.url(eid))
-                      for n, eid in attribution.cited)
+    citations = tuple(
+        Citation(n=n, entry_id=eid, term=entries[eid].term, url=retriever.url(eid)) for n, eid in attribution.cited
+    )
     answer = attribution.text
     if attribution.unsupported:
         answer += f" ({attribution.unsupported} sentence(s) the glossary does not support were left out.)"
     if truncated:
         answer += f" {CUT_SHORT}"
-    yield final(answer=answer, covered=True, instant=instant, citations=citations, composition="generated",
-                retrieved=_refs(result, cited_ids), sentences=tuple(attribution.sentences),
-                unsupported=attribution.unsupported, truncated=truncated)
+    yield final(
+        answer=answer,
+        covered=True,
+        instant=instant,
+        citations=citations,
+        composition="generated",
+        retrieved=_refs(result, cited_ids),
+        sentences=tuple(attribution.sentences),
+        unsupported=attribution.unsupported,
+        truncated=truncated,
+    )
 
 
-def quoted_text(composition: Composition, entries: dict[str, Entry], url: Callable[[str], str]
-                ) -> tuple[str, tuple[Citation, ...], tuple[SentenceSupport, ...]]:
+def quoted_text(
+    composition: Composition, entries: dict[str, Entry], url: Callable[[str], str]
+) -> tuple[str, tuple[Citation, ...], tuple[SentenceSupport, ...]]:
     """The composed answer as text with one `[n]` per quoted sentence, numbered by first use."""
     numbers: dict[str, int] = {}
     parts, supports = [], []

@@ -44,8 +44,9 @@ def cap_history(history: Sequence[ChatMessage | dict], turns: int, chars: int) -
     return list(reversed(kept))
 
 
-def standalone_query(question: str, history: Sequence[ChatMessage], resolver: TermResolver,
-                     entries: dict[str, Entry]) -> str:
+def standalone_query(
+    question: str, history: Sequence[ChatMessage], resolver: TermResolver, entries: dict[str, Entry]
+) -> str:
     if not history:
         return question
     own = resolver.resolve(question)

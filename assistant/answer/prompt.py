@@ -45,8 +45,9 @@ def _clip_words(text: str, limit: int) -> str:
     return text if len(words) <= limit else " ".join(words[:limit]) + " ..."
 
 
-def build_prompt(question: str, hits: list[Hit], entries: dict[str, Entry], max_entries: int,
-                 words_per_entry: int = 120) -> Prompt:
+def build_prompt(
+    question: str, hits: list[Hit], entries: dict[str, Entry], max_entries: int, words_per_entry: int = 120
+) -> Prompt:
     tag = secrets.token_hex(4)
     open_tag, close_tag = f"<entry-{tag}>", f"</entry-{tag}>"
     blocks, context, removed_all = [], [], []
@@ -58,18 +59,34 @@ def build_prompt(question: str, hits: list[Hit], entries: dict[str, Entry], max_
         clean = _clip_words(clean, words_per_entry)
         term = SPECIAL_TOKENS.sub("", clean_text(entry.term))
         context.append(ContextEntry(n, entry.id, term, clean))
-        blocks.append(f'{open_tag} [{n}] {term}\n{clean}\n{close_tag}')
+        blocks.append(f"{open_tag} [{n}] {term}\n{clean}\n{close_tag}")
     question = SPECIAL_TOKENS.sub(" ", question)
     user = "Glossary entries:\n\n" + "\n\n".join(blocks) + f"\n\nQuestion: {question}\nAnswer (cite entries like [1]):"
-    messages = [ChatMessage(role="system", content=SYSTEM.format(open=open_tag, close=close_tag)),
-                ChatMessage(role="user", content=user)]
+    messages = [
+        ChatMessage(role="system", content=SYSTEM.format(open=open_tag, close=close_tag)),
+        ChatMessage(role="user", content=user),
+    ]
     forbidden = suspicious_tokens(removed_all, " ".join(c.text for c in context) + " " + question)
     return Prompt(messages, context, forbidden)
 
 
-_REFUSALS = ("not in the context", "entries do not", "do not contain", "does not contain", "not provided in",
-             "no information", "cannot answer", "can't answer", "not mentioned", "don't know", "do not know",
-             "not directly stated", "not stated", "not explicitly", "not specified")
+_REFUSALS = (
+    "not in the context",
+    "entries do not",
+    "do not contain",
+    "does not contain",
+    "not provided in",
+    "no information",
+    "cannot answer",
+    "can't answer",
+    "not mentioned",
+    "don't know",
+    "do not know",
+    "not directly stated",
+    "not stated",
+    "not explicitly",
+    "not specified",
+)
 
 
 def says_not_in_context(text: str) -> bool:

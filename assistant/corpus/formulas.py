@@ -20,19 +20,72 @@ import re
 import xml.etree.ElementTree as ET  # parses latex2mathml's output for checked input
 from dataclasses import dataclass
 
-MATH_TAGS = frozenset({
-    "math", "mrow", "mi", "mo", "mn", "ms", "mtext", "mspace", "msub", "msup", "msubsup", "mfrac", "msqrt",
-    "mroot", "mover", "munder", "munderover", "mtable", "mtr", "mtd", "mstyle", "mpadded", "mphantom",
-})
-ATTRS = frozenset({
-    "display", "mathvariant", "stretchy", "fence", "form", "accent", "accentunder", "separator", "lspace",
-    "rspace", "minsize", "maxsize", "movablelimits", "symmetric", "largeop", "width", "columnalign",
-    "linethickness", "displaystyle", "scriptlevel",
-})
+MATH_TAGS = frozenset(
+    {
+        "math",
+        "mrow",
+        "mi",
+        "mo",
+        "mn",
+        "ms",
+        "mtext",
+        "mspace",
+        "msub",
+        "msup",
+        "msubsup",
+        "mfrac",
+        "msqrt",
+        "mroot",
+        "mover",
+        "munder",
+        "munderover",
+        "mtable",
+        "mtr",
+        "mtd",
+        "mstyle",
+        "mpadded",
+        "mphantom",
+    }
+)
+ATTRS = frozenset(
+    {
+        "display",
+        "mathvariant",
+        "stretchy",
+        "fence",
+        "form",
+        "accent",
+        "accentunder",
+        "separator",
+        "lspace",
+        "rspace",
+        "minsize",
+        "maxsize",
+        "movablelimits",
+        "symmetric",
+        "largeop",
+        "width",
+        "columnalign",
+        "linethickness",
+        "displaystyle",
+        "scriptlevel",
+    }
+)
 _ATTR_VALUE = re.compile(r"^[A-Za-z0-9.%+-]{0,20}$")
 _CHILDREN = {"mfrac": 2, "msub": 2, "msup": 2, "msubsup": 3, "mroot": 2, "mover": 2, "munder": 2, "munderover": 3}
-REFUSED_COMMANDS = ("\\href", "\\url", "\\style", "\\color", "\\class", "\\cssId", "\\html", "\\require",
-                    "\\textcolor", "\\colorbox", "\\includegraphics")
+REFUSED_COMMANDS = (
+    "\\href",
+    "\\url",
+    "\\style",
+    "\\color",
+    "\\class",
+    "\\cssId",
+    "\\html",
+    "\\require",
+    "\\textcolor",
+    "\\colorbox",
+    "\\includegraphics",
+)
 MAX_FORMULA_CHARS = 400
 
 # Order matters: code spans first (skipped), then display, then inline formulas.
@@ -95,8 +148,9 @@ def parse(latex: str, *, display: bool = False) -> ET.Element:
     try:
         markup = convert(latex, display="block" if display else "inline")
     except Exception as exc:  # latex2mathml raises many types, all "this does not parse"
-        raise FormulaError(f"LaTeX does not parse ({type(exc).__name__}{': ' + str(exc) if str(exc) else ''})"
-                           ) from None
+        raise FormulaError(
+            f"LaTeX does not parse ({type(exc).__name__}{': ' + str(exc) if str(exc) else ''})"
+        ) from None
     try:
         root = ET.fromstring(markup)  # noqa: S314 - latex2mathml's output for checked input
     except ET.ParseError as exc:

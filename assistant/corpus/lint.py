@@ -15,6 +15,7 @@ ENTRY_WORDS = (120, 400)
 SOURCE_WORDS = (40, 400)
 SUMMARY_MAX_WORDS = 50
 
+
 def content_problems(text: str, body: str, body_line: int) -> list[tuple[int, str]]:
     """Return (line, 'problem (fix)') for the whole file text and its body."""
     problems: list[tuple[int, str]] = []

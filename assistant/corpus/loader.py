@@ -188,8 +188,9 @@ def _cross_check(entries, sources, sections, problems: _Problems) -> None:
         names.setdefault(fold(front.term), eid)
     for eid, (path, front, _, lines) in entries.items():
         if front.section not in sections:
-            problems.add(path, lines["section"],
-                         f"unknown section '{front.section}' (use a key from corpus/sections.yaml)")
+            problems.add(
+                path, lines["section"], f"unknown section '{front.section}' (use a key from corpus/sections.yaml)"
+            )
         if len(front.summary.split()) > lint.SUMMARY_MAX_WORDS:
             problems.add(path, lines["summary"], f"summary over {lint.SUMMARY_MAX_WORDS} words (one plain sentence)")
         for field_name in ("related", "prerequisites"):
@@ -202,13 +203,15 @@ def _cross_check(entries, sources, sections, problems: _Problems) -> None:
             problems.add(path, lines["related"], "fewer than 2 related entries (link what a reader should open next)")
         for ref in front.sources:
             if ref not in sources:
-                problems.add(path, lines["sources"],
-                             f"sources: no file corpus/sources/{ref}.md (write it or fix the id)")
+                problems.add(
+                    path, lines["sources"], f"sources: no file corpus/sources/{ref}.md (write it or fix the id)"
+                )
         for alias in front.aliases:
             owner = names.get(fold(alias))
             if owner and owner != eid:
-                problems.add(path, lines["aliases"],
-                             f"alias '{alias}' is the term of entry '{owner}' (remove the alias)")
+                problems.add(
+                    path, lines["aliases"], f"alias '{alias}' is the term of entry '{owner}' (remove the alias)"
+                )
     for path, front, _, lines in sources.values():
         if not front.kind_ok():
             kinds = ", ".join(SOURCE_KINDS)
@@ -238,8 +241,9 @@ def _load_off_topics(root: Path, problems: _Problems, hashes: dict[str, str], ra
         problems.add(path, (mark.line + 1) if mark else 1, f"YAML error: {exc.problem or exc} (fix the syntax)")
         return ()
     except (yaml.YAMLError, ValidationError) as exc:
-        problems.add(path, 1, f"not a list of {{topic, text}} under 'topics': {str(exc).splitlines()[0]} "
-                              "(see the file's header)")
+        problems.add(
+            path, 1, f"not a list of {{topic, text}} under 'topics': {str(exc).splitlines()[0]} (see the file's header)"
+        )
         return ()
     terms = {fold(front.term) for _, front, _, _ in raw_entries.values()}
     terms |= {fold(a) for _, front, _, _ in raw_entries.values() for a in front.aliases}

@@ -9,8 +9,20 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 ID_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 SOURCE_KINDS = (
-    "paper", "post", "essay", "tool", "code", "docs", "model", "dataset", "video", "book",
-    "tutorial", "reference", "site", "about-glossary",
+    "paper",
+    "post",
+    "essay",
+    "tool",
+    "code",
+    "docs",
+    "model",
+    "dataset",
+    "video",
+    "book",
+    "tutorial",
+    "reference",
+    "site",
+    "about-glossary",
 )
 
 

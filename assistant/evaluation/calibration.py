@@ -124,8 +124,14 @@ def calibrate(
                 "retrieval itself must separate in-scope from out-of-scope better"
             ),
         )
-    best = max(feasible, key=lambda p: (round(p.oos_abstention - p.false_refusal, 3), p.in_scope_accuracy,
-                                        -abs(p.threshold - settings.coverage_threshold)))
+    best = max(
+        feasible,
+        key=lambda p: (
+            round(p.oos_abstention - p.false_refusal, 3),
+            p.in_scope_accuracy,
+            -abs(p.threshold - settings.coverage_threshold),
+        ),
+    )
     span = (min(p.threshold for p in feasible), max(p.threshold for p in feasible))
     return Calibration(
         **base,

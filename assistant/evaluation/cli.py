@@ -400,8 +400,12 @@ def _report_checks(checks: Sequence[Check], title: str) -> int:
     for col in ("metric", "bound", "value", "ok"):
         table.add_column(col, justify="left" if col == "metric" else "right")
     for c in checks:
-        table.add_row(c.metric, f"{c.op} {c.bound:g}", "-" if c.value is None else f"{c.value:.4f}",
-                      "ok" if c.ok else ("FAIL" if c.enforced else "below target"))
+        table.add_row(
+            c.metric,
+            f"{c.op} {c.bound:g}",
+            "-" if c.value is None else f"{c.value:.4f}",
+            "ok" if c.ok else ("FAIL" if c.enforced else "below target"),
+        )
     out_console = _console()
     out_console.print(table)
     enforced = [c for c in checks if c.enforced]
@@ -456,21 +460,34 @@ def eval_reference(
     models = {"embedder": assistant.retriever.embedder.model_id}
     if assistant.chat_model is not None:
         models["llm"] = assistant.chat_model.model_id
-    payload = {"set": set_name, "mode": settings.generation.mode, "models": models,
-               "summary": {k: v.model_dump() for k, v in summary.items()},
-               "records": [r.model_dump() for r in records]}
+    payload = {
+        "set": set_name,
+        "mode": settings.generation.mode,
+        "models": models,
+        "summary": {k: v.model_dump() for k, v in summary.items()},
+        "records": [r.model_dump() for r in records],
+    }
     (folder / "report.json").write_text(json.dumps(payload, indent=1, ensure_ascii=False) + "\n")
     table = Table(title=f"reference answers ({settings.generation.mode}) -> {folder}")
     for col in ("kind", "n", "must_state", "must_not", "refused", "abstained", "repeats", "p50 s"):
         table.add_column(col, justify="left" if col == "kind" else "right")
     fmt = lambda v: "-" if v is None else f"{v:.3f}"  # noqa: E731
     for kind, sc in summary.items():
-        table.add_row(kind, str(sc.n), fmt(sc.must_state), fmt(sc.must_not), fmt(sc.refused), fmt(sc.abstained),
-                      str(sc.repeats), f"{sc.p50_s:.2f}")
+        table.add_row(
+            kind,
+            str(sc.n),
+            fmt(sc.must_state),
+            fmt(sc.must_not),
+            fmt(sc.refused),
+            fmt(sc.abstained),
+            str(sc.repeats),
+            f"{sc.p50_s:.2f}",
+        )
     _console().print(table)
     if not gate:
         return EXIT_OK
     from assistant.evaluation.gate import check_reference, load_gate_config
 
-    return _report_checks(check_reference(summary, load_gate_config(thresholds).reference),
-                          f"reference gate ({thresholds})")
+    return _report_checks(
+        check_reference(summary, load_gate_config(thresholds).reference), f"reference gate ({thresholds})"
+    )

@@ -20,8 +20,17 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from assistant.errors import ProblemListError
 
 Kind = Literal["lookup", "paraphrase", "multi", "followup", "out_of_scope", "injection", "howwhy", "compare", "list"]
-KINDS: tuple[str, ...] = ("lookup", "paraphrase", "multi", "followup", "out_of_scope", "injection", "howwhy",
-                          "compare", "list")
+KINDS: tuple[str, ...] = (
+    "lookup",
+    "paraphrase",
+    "multi",
+    "followup",
+    "out_of_scope",
+    "injection",
+    "howwhy",
+    "compare",
+    "list",
+)
 DEV_SHARE = 40  # percent of cases in the dev split (by stable hash); the rest is test
 
 

@@ -101,15 +101,20 @@ def check(report: Report, config: GateConfig) -> list[Check]:
 def check_reference(summary: dict[str, BaseModel], bounds: Bounds) -> list[Check]:
     """Reference-set bounds ("all_in_scope.must_not" <= 0.02 ...) against `reference.summarise()`."""
     checks: list[Check] = []
-    for op, table, enforced in ((">=", bounds.min, True), ("<=", bounds.max, True),
-                                (">=", bounds.target_min, False), ("<=", bounds.target_max, False)):
+    for op, table, enforced in (
+        (">=", bounds.min, True),
+        ("<=", bounds.max, True),
+        (">=", bounds.target_min, False),
+        ("<=", bounds.target_max, False),
+    ):
         for path, bound in table.items():
             kind, _, metric = path.partition(".")
             if kind not in summary or metric not in type(summary[kind]).model_fields:
-                raise GateConfigError(f"unknown reference metric '{path}' in the gate thresholds",
-                                      f"use <kind>.<metric>, kinds: {', '.join(summary)}")
+                raise GateConfigError(
+                    f"unknown reference metric '{path}' in the gate thresholds",
+                    f"use <kind>.<metric>, kinds: {', '.join(summary)}",
+                )
             value = getattr(summary[kind], metric)
             ok = value is not None and (value >= bound if op == ">=" else value <= bound)
-            checks.append(Check(metric=f"reference.{path}", op=op, bound=bound, value=value, ok=ok,
-                                enforced=enforced))
+            checks.append(Check(metric=f"reference.{path}", op=op, bound=bound, value=value, ok=ok, enforced=enforced))
     return checks

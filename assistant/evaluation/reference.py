@@ -74,12 +74,18 @@ def score(case: EvalCase, answer: Answer, seconds: float) -> ReferenceRecord:
     text = answer.answer if answer.covered else ""
     facts = case.must_state
     return ReferenceRecord(
-        id=case.id, kind=case.kind, question=case.question, answer=answer.answer, covered=answer.covered,
-        composition=answer.composition, shape=answer.shape,
+        id=case.id,
+        kind=case.kind,
+        question=case.question,
+        answer=answer.answer,
+        covered=answer.covered,
+        composition=answer.composition,
+        shape=answer.shape,
         stated=tuple(f for f in facts if stated(f, text)),
         missing=tuple(f for f in facts if not stated(f, text)),
         violations=tuple(p for p in case.must_not_state if text and normalize(p) in normalize(text)),
-        repeats=_says_twice(text), seconds=round(seconds, 3),
+        repeats=_says_twice(text),
+        seconds=round(seconds, 3),
     )
 
 
@@ -111,8 +117,9 @@ def summarise(records: Sequence[ReferenceRecord]) -> dict[str, KindScores]:
     return out
 
 
-def run_reference(ask: Callable[[str], Answer], cases: Sequence[EvalCase],
-                  progress: Callable[[int, int], None] | None = None) -> list[ReferenceRecord]:
+def run_reference(
+    ask: Callable[[str], Answer], cases: Sequence[EvalCase], progress: Callable[[int, int], None] | None = None
+) -> list[ReferenceRecord]:
     """Answer every case with `ask` and score it."""
     import time
 

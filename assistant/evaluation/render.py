@@ -304,8 +304,11 @@ def _answer_rows(report: Report) -> list[list[str]]:
             f"{a.supported_share:.3f}",
             f"{a.unsupported_sentences} unsupported",
         ],
-        ["key-fact coverage", f"{a.key_fact_coverage:.3f}" if a.key_facts_total else "n/a",
-         f"{a.key_facts_total} facts"],
+        [
+            "key-fact coverage",
+            f"{a.key_fact_coverage:.3f}" if a.key_facts_total else "n/a",
+            f"{a.key_facts_total} facts",
+        ],
         [
             "abstention recall (OOS said not covered)",
             f"{a.abstention.oos_abstention:.3f}",

@@ -122,14 +122,21 @@ def retrieve_case(
     """Retrieve for one case exactly as the answer flow does, and time it."""
     rs = settings.retrieval
     t0 = time.perf_counter()
-    common = {"id": case.id, "kind": case.kind, "section": _section(retriever, case), "question": case.question,
-              "expected": case.expected_entries, "must_abstain": case.must_abstain}
+    common = {
+        "id": case.id,
+        "kind": case.kind,
+        "section": _section(retriever, case),
+        "question": case.question,
+        "expected": case.expected_entries,
+        "must_abstain": case.must_abstain,
+    }
     try:
         _, query, result = retrieve(retriever, case.question, _history(case), settings, k=max(RANK_DEPTH, rs.k))
     except UsageError as exc:  # an over-long or empty question is refused: counts as abstaining
         latency = round((time.perf_counter() - t0) * 1e3, 3)
-        return RetrievalRecord(**common, query="", ranked=(), best_dense=0.0, matches=(), covered=False,
-                               latency_ms=latency, error=str(exc)), None
+        return RetrievalRecord(
+            **common, query="", ranked=(), best_dense=0.0, matches=(), covered=False, latency_ms=latency, error=str(exc)
+        ), None
     latency = round((time.perf_counter() - t0) * 1e3, 3)
     coverage = decide(result, rs)
     record = RetrievalRecord(
@@ -175,8 +182,10 @@ def _explain(rec: RetrievalRecord) -> str:
         if not rec.covered:
             parts.append(f"false refusal by rule {rec.coverage_rule}: {rec.coverage_detail}")
     elif rec.covered:
-        parts.append(f"answered out-of-scope question (rule {rec.coverage_rule}: {rec.coverage_detail}); "
-                     f"top hit {rec.ranked[0] if rec.ranked else '-'}")
+        parts.append(
+            f"answered out-of-scope question (rule {rec.coverage_rule}: {rec.coverage_detail}); "
+            f"top hit {rec.ranked[0] if rec.ranked else '-'}"
+        )
     return "; ".join(parts)
 
 

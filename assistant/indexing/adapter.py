@@ -121,8 +121,13 @@ class EntryAdapter:
         """Write safetensors bytes through a Python file, so a full disk is an OSError naming the file."""
         from safetensors.numpy import save
 
-        data = save({"query_map": self.query_map, "entries": self.entries,
-                     "temperature": np.array([self.temperature], dtype=np.float32)})
+        data = save(
+            {
+                "query_map": self.query_map,
+                "entries": self.entries,
+                "temperature": np.array([self.temperature], dtype=np.float32),
+            }
+        )
         with path.open("wb") as fh:
             fh.write(data)
 
@@ -144,8 +149,9 @@ class EntryAdapter:
         if qmap is None or ent is None or temp is None:
             raise ValueError(f"{path.name} lacks query_map, entries or temperature")
         if qmap.shape != (dim, dim) or ent.shape != (n_entries, dim) or temp.shape != (1,):
-            raise ValueError(f"{path.name} has shapes {qmap.shape}, {ent.shape}; expected ({dim}, {dim}), "
-                             f"({n_entries}, {dim})")
+            raise ValueError(
+                f"{path.name} has shapes {qmap.shape}, {ent.shape}; expected ({dim}, {dim}), ({n_entries}, {dim})"
+            )
         if not (np.isfinite(qmap).all() and np.isfinite(ent).all() and float(temp[0]) > 0):
             raise ValueError(f"{path.name} holds non-finite weights")
         return cls(qmap.astype(np.float32), ent.astype(np.float32), float(temp[0]))
@@ -199,6 +205,12 @@ def train_adapter(
             normalize(base + delta_entries, dim=1).numpy().astype(np.float32),
             config.temperature,
         )
-    info = AdapterInfo(examples=len(x), epochs=config.epochs, seed=config.seed, temperature=config.temperature,
-                       train_seconds=round(time.perf_counter() - started, 2), train_accuracy=round(accuracy, 4))
+    info = AdapterInfo(
+        examples=len(x),
+        epochs=config.epochs,
+        seed=config.seed,
+        temperature=config.temperature,
+        train_seconds=round(time.perf_counter() - started, 2),
+        train_accuracy=round(accuracy, 4),
+    )
     return adapter, info

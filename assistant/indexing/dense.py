@@ -41,8 +41,9 @@ class DenseIndex:
             self._index = faiss.read_index(str(path))
         except RuntimeError as exc:  # checksums passed, so the file was written wrong
             reason = str(exc).strip().splitlines()[-1][:200]
-            raise IndexCorrupt(f"{path} cannot be read by faiss ({reason})",
-                               "rebuild: `mi-glossary index build`") from None
+            raise IndexCorrupt(
+                f"{path} cannot be read by faiss ({reason})", "rebuild: `mi-glossary index build`"
+            ) from None
         if self._index.d != dim:
             raise IndexIncompatible(
                 f"dense index has dimension {self._index.d}, manifest says {dim}",

@@ -53,8 +53,6 @@ class IndexManifest(BaseModel):
         return self.corpus_fingerprint[:12]
 
 
-
-
 def seal_manifest_bytes(raw: bytes) -> bytes:
     """Set `manifest_sha256` in serialized manifest JSON (which must contain the field once)."""
     found = list(_SEAL_RE.finditer(raw))

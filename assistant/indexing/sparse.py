@@ -35,8 +35,9 @@ class SparseIndex:
             self._retriever = bm25s.BM25.load(str(folder), mmap=False, allow_pickle=False, load_corpus=False)
             self.ntotal = int(self._retriever.scores["num_docs"])
         except (OSError, ValueError, KeyError, EOFError) as exc:  # checksums passed: written wrong
-            raise IndexCorrupt(f"{folder} cannot be read by bm25s ({exc})",
-                               "rebuild: `mi-glossary index build`") from None
+            raise IndexCorrupt(
+                f"{folder} cannot be read by bm25s ({exc})", "rebuild: `mi-glossary index build`"
+            ) from None
 
     def search(self, query: str, k: int) -> tuple[list[int], list[float]]:
         tokens = self._bm25s.tokenize([query], stopwords=STOPWORDS, show_progress=False)

@@ -115,14 +115,16 @@ def build_index(
     try:
         index_path.mkdir(parents=True, exist_ok=True)
         with _lock(index_path):
-            return _build_generation(corpus, embedder, count_tokens, index_path, max_tokens, progress, batch_size,
-                                     adapter_config)
+            return _build_generation(
+                corpus, embedder, count_tokens, index_path, max_tokens, progress, batch_size, adapter_config
+            )
     except OSError as exc:
         raise write_error(exc, index_path, before) from exc
 
 
-def _build_generation(corpus, embedder, count_tokens, index_path, max_tokens, progress, batch_size,
-                      adapter_config) -> Path:
+def _build_generation(
+    corpus, embedder, count_tokens, index_path, max_tokens, progress, batch_size, adapter_config
+) -> Path:
     """The build proper, under the lock: staging folder -> verify -> rename -> swap CURRENT."""
     clean_orphans(index_path)
     pointer = index_path / "CURRENT"
@@ -174,8 +176,9 @@ def _build_into(staging, corpus, embedder, count_tokens, max_tokens, progress, b
     summaries = embedder.embed([f"{e.term}: {e.summary}" for e in ordered])
     _check_unit(summaries, [f"the summary of {e.id}" for e in ordered])
     write_dense(summaries, staging / "summaries.faiss")
-    example_vectors = _embed(embedder, [t for t, _ in examples], batch_size,
-                             lambda done: progress and progress(len(texts) + done, total))
+    example_vectors = _embed(
+        embedder, [t for t, _ in examples], batch_size, lambda done: progress and progress(len(texts) + done, total)
+    )
     if corpus.off_topics:
         off = embedder.embed([f"{o.topic}: {o.text}" for o in corpus.off_topics])
         _check_unit(off, [f"off-topic '{o.topic}'" for o in corpus.off_topics])
@@ -190,8 +193,9 @@ def _build_into(staging, corpus, embedder, count_tokens, max_tokens, progress, b
         write_sparse([f"{c.term} {c.heading} {c.text}" for c in chunks], staging / "sparse")
     adapter_info = None  # written last: the largest file of a small corpus
     if adapter_config:
-        adapter, adapter_info = train_adapter(example_vectors, np.array([j for _, j in examples]), summaries,
-                                              adapter_config)
+        adapter, adapter_info = train_adapter(
+            example_vectors, np.array([j for _, j in examples]), summaries, adapter_config
+        )
         with names_file(staging / ADAPTER_FILE):
             adapter.save(staging / ADAPTER_FILE)
     files = {str(p.relative_to(staging)): p for p in sorted(staging.rglob("*")) if p.is_file()}
@@ -302,9 +306,7 @@ def verify_build(build: Path) -> IndexManifest:
 def load_build(build: Path, *, expected_embedder: str | None = None) -> LoadedIndex:
     manifest = verify_build(build)
     if expected_embedder and manifest.embedder_id != expected_embedder:
-        raise IndexIncompatible(
-            f"index built with {manifest.embedder_id}, running {expected_embedder}", BUILD_CMD
-        )
+        raise IndexIncompatible(f"index built with {manifest.embedder_id}, running {expected_embedder}", BUILD_CMD)
     entries = {e.id: e for e in _read_jsonl(build / "entries.jsonl", Entry)}
     sources = {s.id: s for s in _read_jsonl(build / "sources.jsonl", Source)}
     chunks = _read_jsonl(build / "chunks.jsonl", Chunk)
@@ -330,16 +332,18 @@ def load_build(build: Path, *, expected_embedder: str | None = None) -> LoadedIn
         off_topics = tuple(_read_jsonl(build / "off_topics.jsonl", OffTopic))
         off_dense = DenseIndex(build / "off_topics.faiss", manifest.dim)
         if off_dense.ntotal != len(off_topics):
-            raise IndexCorrupt(f"off-topic counts disagree: jsonl {len(off_topics)}, faiss {off_dense.ntotal}",
-                               BUILD_CMD)
+            raise IndexCorrupt(
+                f"off-topic counts disagree: jsonl {len(off_topics)}, faiss {off_dense.ntotal}", BUILD_CMD
+            )
     adapter = None
     if ADAPTER_FILE in manifest.files:
         try:
             adapter = EntryAdapter.load(build / ADAPTER_FILE, manifest.dim, len(entries))
         except ValueError as exc:  # checksums passed, so the file was written wrong
             raise IndexCorrupt(str(exc), BUILD_CMD) from None
-    return LoadedIndex(build, manifest, entries, sources, chunks, dense, sparse, off_topics, off_dense, summaries,
-                       adapter)
+    return LoadedIndex(
+        build, manifest, entries, sources, chunks, dense, sparse, off_topics, off_dense, summaries, adapter
+    )
 
 
 def corpus_changes(manifest: IndexManifest, corpus_root: Path) -> list[str]:
@@ -348,8 +352,7 @@ def corpus_changes(manifest: IndexManifest, corpus_root: Path) -> list[str]:
 
     root = Path(corpus_root)
     now: dict[str, str] = {}
-    for path in [*root.glob("entries/**/*.md"), *root.glob("sources/*.md"), root / "about.md",
-                 root / OFF_TOPICS_FILE]:
+    for path in [*root.glob("entries/**/*.md"), *root.glob("sources/*.md"), root / "about.md", root / OFF_TOPICS_FILE]:
         if path.is_file():
             text = path.read_bytes().decode("utf-8", "replace").removeprefix("\ufeff").replace("\r\n", "\n")
             now[str(path.relative_to(root))] = hashlib.sha256(text.encode()).hexdigest()

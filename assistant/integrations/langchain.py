@@ -70,8 +70,9 @@ class GlossaryRetriever(BaseRetriever):
         except ValidationError as exc:
             first = exc.errors()[0]
             name = ".".join(str(x) for x in first["loc"])
-            raise UsageError(f"bad GlossaryRetriever argument '{name}': {first['msg']}",
-                             "use k (1-50), index_dir or corpus_dir") from None
+            raise UsageError(
+                f"bad GlossaryRetriever argument '{name}': {first['msg']}", "use k (1-50), index_dir or corpus_dir"
+            ) from None
         obj._settings = settings
         return obj._ensure()
 
@@ -93,22 +94,34 @@ class GlossaryRetriever(BaseRetriever):
         return [
             Document(
                 page_content=hit.text,
-                metadata={"entry_id": hit.entry_id, "term": hit.term, "section": hit.section,
-                          "url": hit.url, "score": hit.score, "rank": hit.rank, "chunk_id": hit.chunk_id},
+                metadata={
+                    "entry_id": hit.entry_id,
+                    "term": hit.term,
+                    "section": hit.section,
+                    "url": hit.url,
+                    "score": hit.score,
+                    "rank": hit.rank,
+                    "chunk_id": hit.chunk_id,
+                },
             )
             for hit in result.hits
         ]
 
-    def as_tool(self, args_schema: Any = None, *, name: str | None = None, description: str | None = None,
-                arg_types: Any = None) -> BaseTool:
+    def as_tool(
+        self, args_schema: Any = None, *, name: str | None = None, description: str | None = None, arg_types: Any = None
+    ) -> BaseTool:
         """This retriever as a `GlossarySearchTool` for agents (`args_schema`/`arg_types` are not used)."""
-        return GlossarySearchTool(retriever=self, name=name or "glossary_search",
-                                  description=description or TOOL_DESCRIPTION)
+        return GlossarySearchTool(
+            retriever=self, name=name or "glossary_search", description=description or TOOL_DESCRIPTION
+        )
 
 
 class GlossarySearchInput(BaseModel):
-    query: str = Field(min_length=1, max_length=2000,
-                       description="A term ('induction head') or a short question about mechanistic interpretability.")
+    query: str = Field(
+        min_length=1,
+        max_length=2000,
+        description="A term ('induction head') or a short question about mechanistic interpretability.",
+    )
     k: int | None = Field(None, ge=1, le=20, description="Entries to return (default: the retriever's k).")
 
 
@@ -133,8 +146,9 @@ class GlossarySearchTool(BaseTool):
     response_format: Literal["content", "content_and_artifact"] = "content_and_artifact"
     retriever: GlossaryRetriever = Field(description="The retriever the tool searches with.")
 
-    def _run(self, query: str, k: int | None = None, run_manager: CallbackManagerForToolRun | None = None
-             ) -> tuple[str, list[Document]]:
+    def _run(
+        self, query: str, k: int | None = None, run_manager: CallbackManagerForToolRun | None = None
+    ) -> tuple[str, list[Document]]:
         callbacks = run_manager.get_child() if run_manager else None
         docs = self.retriever.invoke(query, {"callbacks": callbacks}, **({"k": k} if k else {}))
         return format_documents(docs), docs

@@ -40,19 +40,36 @@ INSTRUCTIONS = (
     "checked answer whose [n] markers cite glossary entries. Cite entry ids or urls when you use them. "
     + UNTRUSTED_NOTE
 )
-READ_ONLY = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True,
-                            open_world_hint=False)
+READ_ONLY = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False)
 
-Query = Annotated[str, Field(min_length=1, max_length=2000,
-                             description="What to look up: a term ('induction head') or a short question.")]
+Query = Annotated[
+    str,
+    Field(min_length=1, max_length=2000, description="What to look up: a term ('induction head') or a short question."),
+]
 K = Annotated[int, Field(ge=1, le=MAX_K, description=f"Entries to return, 1 to {MAX_K}.")]
-Term = Annotated[str, Field(min_length=1, max_length=MAX_TERM_CHARS,
-                            description="A term or alias, e.g. 'SAE' or 'induction heads'; typos are tolerated.")]
-Question = Annotated[str, Field(min_length=1, max_length=2000,
-                                description="One question about mechanistic interpretability, in plain words.")]
-EntryId = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[a-z0-9][a-z0-9-]*$",
-                               description="An entry id (lowercase-hyphen, e.g. 'induction-head'), "
-                               "as returned by search or define.")]
+Term = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=MAX_TERM_CHARS,
+        description="A term or alias, e.g. 'SAE' or 'induction heads'; typos are tolerated.",
+    ),
+]
+Question = Annotated[
+    str,
+    Field(
+        min_length=1, max_length=2000, description="One question about mechanistic interpretability, in plain words."
+    ),
+]
+EntryId = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=200,
+        pattern=r"^[a-z0-9][a-z0-9-]*$",
+        description="An entry id (lowercase-hyphen, e.g. 'induction-head'), as returned by search or define.",
+    ),
+]
 
 
 @contextmanager
@@ -82,47 +99,63 @@ def _as_tool_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
 def build_mcp_server(service: GlossaryService) -> MCPServer:
     """An MCPServer exposing `service`; run it with `run_stdio` or mount `streamable_http_app()`."""
     with _root_logging_kept():
-        server = MCPServer("mi-glossary", title="MI Glossary", version=__version__, instructions=INSTRUCTIONS,
-                           log_level="WARNING")
+        server = MCPServer(
+            "mi-glossary", title="MI Glossary", version=__version__, instructions=INSTRUCTIONS, log_level="WARNING"
+        )
 
-    @server.tool(title="Search the glossary", annotations=READ_ONLY,
-                 description="Rank glossary entries for a term or a short question. Returns up to k entries, "
-                 "best first, each with entry_id (for get_entry), term, aliases, section, score, the best-matching "
-                 "passage (`text`) and the first source's url. Entries the query names exactly rank first. "
-                 + UNTRUSTED_NOTE)
+    @server.tool(
+        title="Search the glossary",
+        annotations=READ_ONLY,
+        description="Rank glossary entries for a term or a short question. Returns up to k entries, "
+        "best first, each with entry_id (for get_entry), term, aliases, section, score, the best-matching "
+        "passage (`text`) and the first source's url. Entries the query names exactly rank first. " + UNTRUSTED_NOTE,
+    )
     @_as_tool_errors
     def search(query: Query, k: K = 5) -> SearchResponse:
         return service.search(query, k)
 
-    @server.tool(title="Define a term", annotations=READ_ONLY,
-                 description="The glossary entry a term names: its one-sentence summary, aliases, section and "
-                 "url. Resolves aliases, plurals and small typos like the chat does. If no entry has that name "
-                 "the error lists the nearest entries; use search for descriptions or questions. " + UNTRUSTED_NOTE)
+    @server.tool(
+        title="Define a term",
+        annotations=READ_ONLY,
+        description="The glossary entry a term names: its one-sentence summary, aliases, section and "
+        "url. Resolves aliases, plurals and small typos like the chat does. If no entry has that name "
+        "the error lists the nearest entries; use search for descriptions or questions. " + UNTRUSTED_NOTE,
+    )
     @_as_tool_errors
     def define(term: Term) -> DefineResponse:
         return service.define(term)
 
-    @server.tool(title="Ask the glossary", annotations=READ_ONLY,
-                 description="A checked answer built from the glossary: `answer` carries [n] markers, each one of "
-                 "`citations` (entry_id, term, url). `covered` is false when the glossary does not cover the "
-                 "question; then there are no citations and `suggestions` names the nearest entries. Prefer "
-                 "define for a plain 'what is X'. May answer busy when the server is answering other questions: "
-                 "retry after a few seconds. " + UNTRUSTED_NOTE)
+    @server.tool(
+        title="Ask the glossary",
+        annotations=READ_ONLY,
+        description="A checked answer built from the glossary: `answer` carries [n] markers, each one of "
+        "`citations` (entry_id, term, url). `covered` is false when the glossary does not cover the "
+        "question; then there are no citations and `suggestions` names the nearest entries. Prefer "
+        "define for a plain 'what is X'. May answer busy when the server is answering other questions: "
+        "retry after a few seconds. " + UNTRUSTED_NOTE,
+    )
     @_as_tool_errors
     def ask(question: Question) -> AskResponse:
         return service.ask(question)
 
-    @server.tool(title="Read one entry", annotations=READ_ONLY,
-                 description="The whole glossary entry with this id: summary, Markdown body, aliases, related "
-                 "entries, prerequisites (read these first) and sources (title, authors, year, url). Ids come "
-                 "from search or define; the same entry is the resource glossary://entry/{id}. " + UNTRUSTED_NOTE)
+    @server.tool(
+        title="Read one entry",
+        annotations=READ_ONLY,
+        description="The whole glossary entry with this id: summary, Markdown body, aliases, related "
+        "entries, prerequisites (read these first) and sources (title, authors, year, url). Ids come "
+        "from search or define; the same entry is the resource glossary://entry/{id}. " + UNTRUSTED_NOTE,
+    )
     @_as_tool_errors
     def get_entry(entry_id: EntryId) -> EntryView:
         return service.get_entry(entry_id)
 
-    @server.resource("glossary://entry/{entry_id}", name="glossary-entry", title="Glossary entry",
-                     mime_type="application/json",
-                     description="One glossary entry as JSON (the get_entry result). " + UNTRUSTED_NOTE)
+    @server.resource(
+        "glossary://entry/{entry_id}",
+        name="glossary-entry",
+        title="Glossary entry",
+        mime_type="application/json",
+        description="One glossary entry as JSON (the get_entry result). " + UNTRUSTED_NOTE,
+    )
     def entry_resource(entry_id: str) -> str:
         try:
             return service.get_entry(entry_id).model_dump_json()
@@ -137,18 +170,21 @@ def run_stdio(server: MCPServer) -> None:
     anyio.run(server.run_stdio_async)
 
 
-def streamable_http(server: MCPServer, *, host: str, body_limit: int
-                    ) -> tuple[list[Any], Callable[[Any], AbstractAsyncContextManager[None]]]:
+def streamable_http(
+    server: MCPServer, *, host: str, body_limit: int
+) -> tuple[list[Any], Callable[[Any], AbstractAsyncContextManager[None]]]:
     """Routes serving `server` at /mcp (streamable HTTP) and the lifespan running its session manager.
 
     Add the routes to the app before any catch-all mount and pass the lifespan to the app. The SDK's
     own Host/Origin checks stay on (DNS rebinding), allowing loopback names and the bound `host`.
     """
     hosts = ["127.0.0.1:*", "localhost:*", "[::1]:*", f"{host}:*"]
-    security = TransportSecuritySettings(enable_dns_rebinding_protection=True, allowed_hosts=hosts,
-                                         allowed_origins=[f"http://{h}" for h in hosts])
-    app = server.streamable_http_app(streamable_http_path="/mcp", transport_security=security, host=host,
-                                     max_request_body_size=body_limit)
+    security = TransportSecuritySettings(
+        enable_dns_rebinding_protection=True, allowed_hosts=hosts, allowed_origins=[f"http://{h}" for h in hosts]
+    )
+    app = server.streamable_http_app(
+        streamable_http_path="/mcp", transport_security=security, host=host, max_request_body_size=body_limit
+    )
 
     @asynccontextmanager
     async def lifespan(_app: Any) -> AsyncIterator[None]:

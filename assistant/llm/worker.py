@@ -50,8 +50,9 @@ class _Child:
     """One running worker process: its pipes, a reader thread, and the last lines of its stderr."""
 
     def __init__(self, model_path: Path, settings: LocalLLMSettings, model_id: str) -> None:
-        spec = json.dumps({"model_path": str(model_path), "settings": settings.model_dump(mode="json"),
-                           "model_id": model_id})
+        spec = json.dumps(
+            {"model_path": str(model_path), "settings": settings.model_dump(mode="json"), "model_id": model_id}
+        )
         self.proc = subprocess.Popen(  # noqa: S603 - our own interpreter and module, the spec is JSON we made
             [sys.executable, "-m", "assistant.llm.worker", spec],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -143,8 +144,9 @@ class ProcessChatModel:
             crashed while answering (from the stream; the next call starts a new child).
     """
 
-    def __init__(self, model_path: Path, settings: LocalLLMSettings | None = None, *,
-                 model_id: str | None = None) -> None:
+    def __init__(
+        self, model_path: Path, settings: LocalLLMSettings | None = None, *, model_id: str | None = None
+    ) -> None:
         from assistant.llm.local import check_model_file
 
         self._settings = settings or LocalLLMSettings.model_validate({})
@@ -187,15 +189,20 @@ class ProcessChatModel:
 
     def stream(self, messages: Sequence[ChatMessage], *, max_tokens: int, temperature: float = 0.0) -> Iterator[str]:
         """Yield the reply as text deltas; the model lock is taken on the first `next()`."""
-        request = {"op": "generate", "messages": wire_messages(messages, max_tokens), "max_tokens": max_tokens,
-                   "temperature": temperature}
+        request = {
+            "op": "generate",
+            "messages": wire_messages(messages, max_tokens),
+            "max_tokens": max_tokens,
+            "temperature": temperature,
+        }
         return self._generate(request)
 
     def _generate(self, request: dict[str, Any]) -> Iterator[str]:
         wait = self._settings.wait_timeout_s
         if not self._lock.acquire(timeout=wait):
-            raise BackendUnavailable(f"the local model stayed busy for {wait:.0f} s with another answer",
-                                     "try again in a moment")
+            raise BackendUnavailable(
+                f"the local model stayed busy for {wait:.0f} s with another answer", "try again in a moment"
+            )
         try:
             child = self._running_child()
             rid = next(self._ids)
@@ -270,8 +277,9 @@ class ProcessChatModel:
 
 def _from_wire(msg: dict[str, Any]) -> GlossaryError:
     cls = _WIRE_ERRORS.get(str(msg.get("type")), BackendUnavailable)
-    return cls(str(msg.get("problem", "the local model failed")), str(msg.get("fix", "")),
-               cause=str(msg.get("cause", "")))
+    return cls(
+        str(msg.get("problem", "the local model failed")), str(msg.get("fix", "")), cause=str(msg.get("cause", ""))
+    )
 
 
 # -- the child side
@@ -285,8 +293,9 @@ def _serve(spec: dict[str, Any], out: IO[str]) -> None:
         out.flush()
 
     try:
-        model = LlamaCppChatModel(Path(spec["model_path"]), LocalLLMSettings.model_validate(spec["settings"]),
-                                  model_id=spec["model_id"])
+        model = LlamaCppChatModel(
+            Path(spec["model_path"]), LocalLLMSettings.model_validate(spec["settings"]), model_id=spec["model_id"]
+        )
     except GlossaryError as exc:
         send(_wire_error(0, exc))
         return
@@ -333,8 +342,14 @@ def _serve(spec: dict[str, Any], out: IO[str]) -> None:
 
 
 def _wire_error(rid: int, exc: GlossaryError) -> dict[str, Any]:
-    return {"event": "error", "id": rid, "type": type(exc).__name__, "problem": exc.problem, "fix": exc.fix,
-            "cause": exc.cause}
+    return {
+        "event": "error",
+        "id": rid,
+        "type": type(exc).__name__,
+        "problem": exc.problem,
+        "fix": exc.fix,
+        "cause": exc.cause,
+    }
 
 
 def main() -> None:

@@ -40,8 +40,13 @@ STOP = frozenset(
 )
 _STEMMER = Stemmer.Stemmer("english")
 # Shorthand people write for words the glossary spells out.
-_SHORTHAND = {"interp": "interpretability", "mech": "mechanistic", "attn": "attention", "nn": "neural network",
-              "nns": "neural networks"}
+_SHORTHAND = {
+    "interp": "interpretability",
+    "mech": "mechanistic",
+    "attn": "attention",
+    "nn": "neural network",
+    "nns": "neural networks",
+}
 _SHORTHAND_RE = re.compile(r"\b(" + "|".join(_SHORTHAND) + r")\b", re.I)
 
 
@@ -125,13 +130,18 @@ class Lexicon:
 
     def foreign(self, query: str) -> list[str]:
         """Rare words of the question's topic that the glossary never uses (typos excluded)."""
-        return [w for w in _topic_words(query)
-                if zipf(w) < FOREIGN_ZIPF and not self.known(w) and not self.typo_of_known(w)]
+        return [
+            w for w in _topic_words(query) if zipf(w) < FOREIGN_ZIPF and not self.known(w) and not self.typo_of_known(w)
+        ]
 
     def missing_rare(self, query: str, entry_ids: Sequence[str]) -> list[str]:
         """Very rare glossary words of the question that none of `entry_ids` uses."""
         stems = [self.entry_stems.get(e, frozenset()) for e in entry_ids]
-        return [w for w in _topic_words(query)
-                if zipf(w) < RARE_ZIPF and self.known(w) and stem(w) not in self.generic
-                and not any(stem(w) in s for s in stems)]
-
+        return [
+            w
+            for w in _topic_words(query)
+            if zipf(w) < RARE_ZIPF
+            and self.known(w)
+            and stem(w) not in self.generic
+            and not any(stem(w) in s for s in stems)
+        ]

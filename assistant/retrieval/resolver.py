@@ -103,8 +103,11 @@ class TermResolver:
                 return [TermMatch(self.table[key], key, "exact")]
             q = _QUALIFIER.match(candidate)
             # only a qualifier in the glossary's own words ("of a model"), not "of Gemini 1.5 Pro"
-            if q and fold(q.group(1)) in self.table and all(
-                    w in self.vocabulary for w in re.findall(r"[a-z0-9]+", candidate[q.end(1):].casefold())):
+            if (
+                q
+                and fold(q.group(1)) in self.table
+                and all(w in self.vocabulary for w in re.findall(r"[a-z0-9]+", candidate[q.end(1) :].casefold()))
+            ):
                 key = fold(q.group(1))
                 return [TermMatch(self.table[key], key, "exact")]
         m = _PAREN.match(subject)

@@ -69,8 +69,15 @@ class HybridRetriever:
     def url(self, entry_id: str) -> str:
         return self._urls.get(entry_id, "")
 
-    def search(self, query: str, k: int | None = None, *, mode: Mode = "hybrid", pin_terms: bool = True,
-               terms_from: str | None = None) -> SearchResult:
+    def search(
+        self,
+        query: str,
+        k: int | None = None,
+        *,
+        mode: Mode = "hybrid",
+        pin_terms: bool = True,
+        terms_from: str | None = None,
+    ) -> SearchResult:
         """Rank entries for `query`.
 
         Entries the question names (exact or typo-tolerant match of its subject) are pinned first;
@@ -85,8 +92,10 @@ class HybridRetriever:
         query = normalize_query(query, max_chars=s.max_query_chars)
         t0 = time.perf_counter()
         if pin_terms:
-            matches = self.resolver.resolve(normalize_query(terms_from, max_chars=s.max_query_chars)
-                                            if terms_from else query, fuzzy_cutoff=s.fuzzy_cutoff)
+            matches = self.resolver.resolve(
+                normalize_query(terms_from, max_chars=s.max_query_chars) if terms_from else query,
+                fuzzy_cutoff=s.fuzzy_cutoff,
+            )
         else:
             matches = []
         t1 = time.perf_counter()
@@ -134,15 +143,28 @@ class HybridRetriever:
             hits = self._rerank(hits, probs)
         t4 = time.perf_counter()
         best = max(dense_scores, default=0.0)
-        timings = {"resolve_ms": (t1 - t0) * 1e3, "dense_ms": (t2 - t1) * 1e3,
-                   "bm25_ms": (t3 - t2) * 1e3, "fuse_ms": (t4 - t3) * 1e3}
+        timings = {
+            "resolve_ms": (t1 - t0) * 1e3,
+            "dense_ms": (t2 - t1) * 1e3,
+            "bm25_ms": (t3 - t2) * 1e3,
+            "fuse_ms": (t4 - t3) * 1e3,
+        }
         lex = self.lexicon
-        return SearchResult(query, hits[:k], matches, best, timings, unknown_words=lex.unknown(query),
-                            foreign_words=lex.foreign(query),
-                            missing_rare=lex.missing_rare(query, [h.entry_id for h in hits[:COVERAGE_DEPTH]]),
-                            followup=terms_from is not None, off_topic=off_topic, off_topic_score=off_score,
-                            summary_best=summary_best,
-                            adapter_top=float(probs.max()) if probs is not None else 0.0)
+        return SearchResult(
+            query,
+            hits[:k],
+            matches,
+            best,
+            timings,
+            unknown_words=lex.unknown(query),
+            foreign_words=lex.foreign(query),
+            missing_rare=lex.missing_rare(query, [h.entry_id for h in hits[:COVERAGE_DEPTH]]),
+            followup=terms_from is not None,
+            off_topic=off_topic,
+            off_topic_score=off_score,
+            summary_best=summary_best,
+            adapter_top=float(probs.max()) if probs is not None else 0.0,
+        )
 
     def _rerank(self, hits: list[Hit], probs) -> list[Hit]:
         """Reorder the first `rerank_depth` unpinned hits by fused score blended with the adapter.
@@ -159,8 +181,11 @@ class HybridRetriever:
         if len(block) < 2:
             return hits
         top = max(h.score for h in block) or 1.0
-        blended = {h.entry_id: (1 - s.rerank_weight) * h.score / top
-                   + s.rerank_weight * float(probs[self._entry_row[h.entry_id]]) for h in block}
+        blended = {
+            h.entry_id: (1 - s.rerank_weight) * h.score / top
+            + s.rerank_weight * float(probs[self._entry_row[h.entry_id]])
+            for h in block
+        }
         block = sorted(block, key=lambda h: -blended[h.entry_id])
         floor = min(blended.values())
         # Scores stay monotonic in rank: the tail sits below the block.
@@ -197,9 +222,19 @@ class HybridRetriever:
             entry = self.index.entries[eid]
             chunk = best_chunk[eid][1] if eid in best_chunk else self._lead[eid]
             bonus = PIN_BONUS if eid in pinned else 0.0
-            hits.append(Hit(
-                rank=rank, entry_id=eid, term=entry.term, aliases=entry.aliases, section=entry.section,
-                score=round(score.get(eid, 0.0) + bonus, 6), dense_score=round(dense_best.get(eid, 0.0), 6),
-                chunk_id=chunk.chunk_id, text=chunk.text, url=self.url(eid), matched_term=eid in pinned,
-            ))
+            hits.append(
+                Hit(
+                    rank=rank,
+                    entry_id=eid,
+                    term=entry.term,
+                    aliases=entry.aliases,
+                    section=entry.section,
+                    score=round(score.get(eid, 0.0) + bonus, 6),
+                    dense_score=round(dense_best.get(eid, 0.0), 6),
+                    chunk_id=chunk.chunk_id,
+                    text=chunk.text,
+                    url=self.url(eid),
+                    matched_term=eid in pinned,
+                )
+            )
         return hits

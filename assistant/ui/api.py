@@ -50,8 +50,9 @@ class AskRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     question: str = Field(min_length=1, max_length=2000, description="One question, in plain words.")
-    history: list[HistoryMessage] = Field(default_factory=list, max_length=40,
-                                          description="Earlier turns, oldest first (for follow-up questions).")
+    history: list[HistoryMessage] = Field(
+        default_factory=list, max_length=40, description="Earlier turns, oldest first (for follow-up questions)."
+    )
 
 
 def _error(status: int, detail: str, field: str | None = None, headers: dict[str, str] | None = None) -> JSONResponse:
@@ -83,9 +84,15 @@ def _sse(event: AnswerEvent) -> str:
 
 def build_api(service: GlossaryService) -> FastAPI:
     """The API as an app to mount at `PREFIX` (before Gradio's catch-all mount at /)."""
-    api = FastAPI(title="MI Glossary API", version=__version__, openapi_url="/openapi.json", docs_url=None,
-                  redoc_url=None, servers=[{"url": PREFIX}],
-                  description="Search, read and ask the mechanistic-interpretability glossary. " + UNTRUSTED)
+    api = FastAPI(
+        title="MI Glossary API",
+        version=__version__,
+        openapi_url="/openapi.json",
+        docs_url=None,
+        redoc_url=None,
+        servers=[{"url": PREFIX}],
+        description="Search, read and ask the mechanistic-interpretability glossary. " + UNTRUSTED,
+    )
 
     @api.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -109,8 +116,9 @@ def build_api(service: GlossaryService) -> FastAPI:
 
     @api.get("/entries", response_model=EntryList, responses=ERRORS, summary="List entries")
     def entries(
-        section: Annotated[str | None, Query(max_length=200, description="Only this section (and its subsections).")
-                           ] = None,
+        section: Annotated[
+            str | None, Query(max_length=200, description="Only this section (and its subsections).")
+        ] = None,
     ) -> EntryList:
         return service.list_entries(section)
 
@@ -118,10 +126,19 @@ def build_api(service: GlossaryService) -> FastAPI:
     def entry(entry_id: str) -> EntryView:
         return service.get_entry(entry_id)
 
-    @api.post("/ask", response_model=AskResponse, responses={
-        **ERRORS, 200: {"content": {SSE: {"schema": {"type": "string"}}},
-                        "description": "AskResponse, or with Accept: text/event-stream the events instant, delta, "
-                        "final (final data = AskResponse)."}}, summary="Ask a question")
+    @api.post(
+        "/ask",
+        response_model=AskResponse,
+        responses={
+            **ERRORS,
+            200: {
+                "content": {SSE: {"schema": {"type": "string"}}},
+                "description": "AskResponse, or with Accept: text/event-stream the events instant, delta, "
+                "final (final data = AskResponse).",
+            },
+        },
+        summary="Ask a question",
+    )
     async def ask(body: AskRequest, request: Request):
         history = [ChatMessage(role=m.role, content=m.content) for m in body.history]
         service.check_question(body.question)  # 422 before any slot is taken
@@ -132,8 +149,9 @@ def build_api(service: GlossaryService) -> FastAPI:
         events = service.stream(body.question, history)
         # The first event is taken here, so a busy line or a bad question is still an HTTP status.
         first = await run_in_threadpool(next, events, None)
-        return StreamingResponse(_stream(events, first), media_type=SSE,
-                                 headers={"cache-control": "no-cache", "x-accel-buffering": "no"})
+        return StreamingResponse(
+            _stream(events, first), media_type=SSE, headers={"cache-control": "no-cache", "x-accel-buffering": "no"}
+        )
 
     return api
 

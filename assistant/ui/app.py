@@ -94,8 +94,11 @@ def build_app(assistant: Assistant, settings: Settings, *, catalog: Catalog | No
     slots = factory.make_slots(settings, pending=lambda: len(blocks[0]._queue) if blocks else 0)
     service = factory.open_service(settings, assistant=assistant, slots=slots)
     controller = ChatController(assistant, catalog, settings, slots=slots)
-    mcp_routes, lifespan = (factory.open_mcp_http(settings, service, host=config.host, body_limit=config.body_limit)
-                            if settings.mcp.http else ([], None))
+    mcp_routes, lifespan = (
+        factory.open_mcp_http(settings, service, host=config.host, body_limit=config.body_limit)
+        if settings.mcp.http
+        else ([], None)
+    )
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
     app.router.routes.extend(mcp_routes)
     app.mount(PREFIX, build_api(service))
@@ -163,8 +166,11 @@ def build_app(assistant: Assistant, settings: Settings, *, catalog: Catalog | No
         css=APP_CSS,
         head='<script src="/ui/app.js" defer></script>',
     )
-    app.add_middleware(SecurityMiddleware, body_limit=config.body_limit,
-                       mcp_token_env=settings.mcp.token_env if settings.mcp.http else None)
+    app.add_middleware(
+        SecurityMiddleware,
+        body_limit=config.body_limit,
+        mcp_token_env=settings.mcp.token_env if settings.mcp.http else None,
+    )
     app.state.launch_config = config
     app.state.slots = slots
     app.state.service = service

@@ -186,8 +186,9 @@ class ChatController:
             turn.error = GENERIC_ERROR
         yield self.view(session)
 
-    def _stream(self, question: str, history: list[ChatMessage], turn: Turn, session: ChatSession
-                ) -> Iterator[ChatView]:
+    def _stream(
+        self, question: str, history: list[ChatMessage], turn: Turn, session: ChatSession
+    ) -> Iterator[ChatView]:
         last = time.monotonic()
         for event in self.assistant.stream(question, history):
             if isinstance(event, InstantEvent):

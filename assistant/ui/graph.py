@@ -76,11 +76,14 @@ def layout(catalog: Catalog, section: str = "") -> Layout:
     groups = [(info, es) for info, es in catalog.by_section() if not section or info.key == section]
     if section:
         inside = {e.id for _, es in groups for e in es}
-        outside = sorted({p for _, es in groups for e in es for p in e.prerequisites
-                          if p in catalog.entries and p not in inside})
+        outside = sorted(
+            {p for _, es in groups for e in es for p in e.prerequisites if p in catalog.entries and p not in inside}
+        )
         if outside:
-            groups = [(catalog.section("prerequisites/from other sections"), [catalog.entries[p] for p in outside]),
-                      *groups]
+            groups = [
+                (catalog.section("prerequisites/from other sections"), [catalog.entries[p] for p in outside]),
+                *groups,
+            ]
     nodes: list[Node] = []
     heads: list[tuple[float, float, str]] = []
     y0, width = 0.0, 0.0
@@ -93,8 +96,9 @@ def layout(catalog: Catalog, section: str = "") -> Layout:
             outside = info.key.startswith("prerequisites/")
             heads.append((x - 4, y0 + HEAD_H - 16, "Needed from other sections" if outside else info.label))
             for i, e in enumerate(ordered):
-                nodes.append(Node(e, x, y0 + HEAD_H + i * ROW_H, colour.get(e.section.split("/")[0], 0),
-                                  outside=outside))
+                nodes.append(
+                    Node(e, x, y0 + HEAD_H + i * ROW_H, colour.get(e.section.split("/")[0], 0), outside=outside)
+                )
             tallest = max(tallest, len(ordered))
             width = max(width, x + COL_W)
         y0 += HEAD_H + tallest * ROW_H + 24
@@ -148,14 +152,22 @@ def svg(catalog: Catalog, *, section: str = "", query: str = "") -> str:
             f'<circle cx="{n.x:.0f}" cy="{n.y:.0f}" r="5"></circle>'
             f'<text x="{n.x + 9:.0f}" y="{n.y + 4:.0f}">{text(label)}</text></a>'
         )
-    defs = ('<defs><marker id="arrow" viewBox="0 0 10 10" refX="14" refY="5" markerWidth="7" markerHeight="7" '
-            'orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" class="arrowhead"></path></marker></defs>')
+    defs = (
+        '<defs><marker id="arrow" viewBox="0 0 10 10" refX="14" refY="5" markerWidth="7" markerHeight="7" '
+        'orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" class="arrowhead"></path></marker></defs>'
+    )
     return (
         f'<svg class="graph{" searching" if q else ""}" id="graph" xmlns="http://www.w3.org/2000/svg" '
         f'viewBox="0 0 {width:.0f} {height:.0f}" '
         f'width="{width:.0f}" height="{height:.0f}" role="img" aria-label="Cross-link graph of the glossary">'
-        + defs + '<g class="edges">' + "".join(lines) + "</g>" + "".join(heads)
-        + '<g class="nodes">' + "".join(dots) + "</g></svg>"
+        + defs
+        + '<g class="edges">'
+        + "".join(lines)
+        + "</g>"
+        + "".join(heads)
+        + '<g class="nodes">'
+        + "".join(dots)
+        + "</g></svg>"
     )
 
 
@@ -166,8 +178,15 @@ def reading_map(catalog: Catalog, section: str) -> str:
     for e in _ordered(catalog, entries):
         needs = [catalog.entries[p].term for p in e.prerequisites if p in catalog.entries]
         extra = tag("span", text("needs: " + ", ".join(needs)), cls="needs") if needs else ""
-        items.append(tag("li", f'<a href="{text(entry_href(e.id))}">{text(e.term)}</a> '
-                         + tag("span", inline(e.summary), cls="summary") + " " + extra))
+        items.append(
+            tag(
+                "li",
+                f'<a href="{text(entry_href(e.id))}">{text(e.term)}</a> '
+                + tag("span", inline(e.summary), cls="summary")
+                + " "
+                + extra,
+            )
+        )
     return tag("section", tag("h2", "Reading order") + tag("ol", "".join(items)), cls="reading-map")
 
 
@@ -189,13 +208,23 @@ def graph_page_body(catalog: Catalog, *, section: str = "", query: str = "") -> 
         '<button type="button" class="zoom" data-zoom="out" aria-label="Zoom out">−</button>'
         '<button type="button" class="zoom" data-zoom="reset">100%</button></form>'
     )
-    legend = tag("p", text("Dots are entries, coloured by section; darker arrows point from a prerequisite to "
-                           "the entry that needs it, faint curves are related entries. Click a dot to open "
-                           "the entry."), cls="hint")
+    legend = tag(
+        "p",
+        text(
+            "Dots are entries, coloured by section; darker arrows point from a prerequisite to "
+            "the entry that needs it, faint curves are related entries. Click a dot to open "
+            "the entry."
+        ),
+        cls="hint",
+    )
     n = sum(len(es) for info, es in catalog.by_section() if not section or info.key == section)
     count = tag("p", text(f"{n} entries"), cls="meta")
-    body = tag("h1", text(title)) + count + legend + tag("div", svg(catalog, section=section, query=query),
-                                                             cls="graph-wrap")
+    body = (
+        tag("h1", text(title))
+        + count
+        + legend
+        + tag("div", svg(catalog, section=section, query=query), cls="graph-wrap")
+    )
     if section:
         body += reading_map(catalog, section)
     return form, body

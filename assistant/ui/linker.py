@@ -128,4 +128,3 @@ class Scope:
                 self.seen.add(m.entry_id)
                 out.append(m)
         return out
-

@@ -107,8 +107,9 @@ def term_link(entry_id: str, label: str, term: str, summary: str) -> str:
 
     `label`, `term` and `summary` are raw text; all three are escaped here.
     """
-    card = tag("span", tag("strong", text(term)) + " " + tag("span", text(summary), cls="term-summary"),
-               cls="term-card")
+    card = tag(
+        "span", tag("strong", text(term)) + " " + tag("span", text(summary), cls="term-summary"), cls="term-card"
+    )
     return tag("span", link(entry_href(entry_id), text(label), cls="term-link") + card, cls="term")
 
 

@@ -358,8 +358,11 @@ def entry_page(entry: Entry, catalog: Catalog) -> str:
             tag(
                 "section",
                 tag("h2", "Learn this from scratch")
-                + tag("p", text(f"{len(path) - 1} entries to read first, in this order, each after the ones "
-                                "it builds on:"), cls="hint")
+                + tag(
+                    "p",
+                    text(f"{len(path) - 1} entries to read first, in this order, each after the ones it builds on:"),
+                    cls="hint",
+                )
                 + tag("ol", steps),
                 cls="reading-path",
                 ident="reading-path",

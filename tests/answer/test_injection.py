@@ -33,9 +33,18 @@ def attack_retriever(tmp_path_factory, fixture_corpus, embedder, counter):
         summary = f"A {term} is a made-up attention pattern for tests."
         if i % 4 == 0:  # some attacks sit in the summary, which is shown without the model
             summary = f"{body.splitlines()[0]} {summary}"
-        entries[eid] = Entry(id=eid, term=term, aliases=(), section="transformers/attention-heads", summary=summary,
-                             related=("attention-head", "induction-head"), prerequisites=(), sources=("framework",),
-                             body=f"## What it is\n{body}", path=f"entries/test/{eid}.md")
+        entries[eid] = Entry(
+            id=eid,
+            term=term,
+            aliases=(),
+            section="transformers/attention-heads",
+            summary=summary,
+            related=("attention-head", "induction-head"),
+            prerequisites=(),
+            sources=("framework",),
+            body=f"## What it is\n{body}",
+            path=f"entries/test/{eid}.md",
+        )
     corpus = replace(fixture_corpus, entries=entries, file_hashes={**fixture_corpus.file_hashes, "attack": "x"})
     path = tmp_path_factory.mktemp("attack-index") / "default"
     build_index(corpus, embedder, counter, path)
@@ -82,11 +91,14 @@ def test_guards_hold_with_the_real_model(attack_retriever, tmp_path):
     from assistant.llm import make_chat_model
 
     settings = Settings()
-    settings = settings.model_copy(update={
-        "llm": settings.llm.model_copy(update={"profile": "fast"}),
-        "generation": settings.generation.model_copy(update={"max_new_tokens": 96, "max_context_entries": 2,
-                                                             "mode": "generated"}),
-    })
+    settings = settings.model_copy(
+        update={
+            "llm": settings.llm.model_copy(update={"profile": "fast"}),
+            "generation": settings.generation.model_copy(
+                update={"max_new_tokens": 96, "max_context_entries": 2, "mode": "generated"}
+            ),
+        }
+    )
     assistant = Assistant(attack_retriever, make_chat_model(settings), settings)
     leaked = []
     for eid, term, _, canary in ATTACKS:

@@ -17,19 +17,24 @@ def real_assistant(retriever):
     from assistant.llm import make_chat_model
 
     settings = Settings()
-    settings = settings.model_copy(update={
-        "llm": settings.llm.model_copy(update={"profile": "fast"}),
-        "generation": settings.generation.model_copy(update={"max_new_tokens": 128, "mode": "generated"}),
-    })
+    settings = settings.model_copy(
+        update={
+            "llm": settings.llm.model_copy(update={"profile": "fast"}),
+            "generation": settings.generation.model_copy(update={"max_new_tokens": 128, "mode": "generated"}),
+        }
+    )
     return Assistant(retriever, make_chat_model(settings), settings)
 
 
-@pytest.mark.parametrize("question", [
-    "What is an induction head?",
-    "What does the OV circuit of an attention head do?",
-    "How does superposition relate to polysemantic neurons?",
-    "What is activation patching used for?",
-])
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What is an induction head?",
+        "What does the OV circuit of an attention head do?",
+        "How does superposition relate to polysemantic neurons?",
+        "What is activation patching used for?",
+    ],
+)
 def test_real_answers_are_grounded_and_cited(real_assistant, question):
     answer = real_assistant.ask(question)
     assert answer.covered

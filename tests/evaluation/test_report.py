@@ -214,11 +214,15 @@ def test_reference_bounds_check_and_refuse_unknown_metrics():
     from assistant.evaluation.gate import Bounds, GateConfigError, check_reference
     from assistant.evaluation.reference import KindScores
 
-    summary = {"all_in_scope": KindScores(n=10, must_state=0.6, must_not=0.1, refused=0.0, abstained=None,
-                                          repeats=0, p50_s=0.1)}
-    checks = check_reference(summary, Bounds(min={"all_in_scope.must_state": 0.5},
-                                             max={"all_in_scope.must_not": 0.02}))
-    assert [(c.metric, c.ok) for c in checks] == [("reference.all_in_scope.must_state", True),
-                                                  ("reference.all_in_scope.must_not", False)]
+    summary = {
+        "all_in_scope": KindScores(
+            n=10, must_state=0.6, must_not=0.1, refused=0.0, abstained=None, repeats=0, p50_s=0.1
+        )
+    }
+    checks = check_reference(summary, Bounds(min={"all_in_scope.must_state": 0.5}, max={"all_in_scope.must_not": 0.02}))
+    assert [(c.metric, c.ok) for c in checks] == [
+        ("reference.all_in_scope.must_state", True),
+        ("reference.all_in_scope.must_not", False),
+    ]
     with pytest.raises(GateConfigError, match="unknown reference metric"):
         check_reference(summary, Bounds(max={"all_in_scope.mustnot": 0.02}))

@@ -40,8 +40,10 @@ def test_masked_examples_never_name_their_own_entry(fixture_corpus):
     assert {j for _, j in examples} == set(range(len(entries)))  # every entry has examples
     for text, j in examples:
         entry = entries[j]
-        if text.startswith(f"{entry.term}: ") or text.rstrip("?").removeprefix("what is ") in {entry.term,
-                                                                                              *entry.aliases}:
+        if text.startswith(f"{entry.term}: ") or text.rstrip("?").removeprefix("what is ") in {
+            entry.term,
+            *entry.aliases,
+        }:
             continue  # the unmasked name examples, there on purpose
         assert entry.term.lower() not in text.lower(), text
 
@@ -81,10 +83,16 @@ def test_an_adapter_of_the_wrong_shape_is_refused_with_the_fix(index_copy, embed
 
 
 DESCRIPTIONS = [  # each describes one entry while naming another (the failure the adapter is for)
-    ("which part of an attention head picks the positions it attends to, by scoring query-key pairs?",
-     "qk-circuit", "attention-head"),
-    ("the matrix that decides what an attention head writes once the attention pattern is fixed",
-     "ov-circuit", "attention-head"),
+    (
+        "which part of an attention head picks the positions it attends to, by scoring query-key pairs?",
+        "qk-circuit",
+        "attention-head",
+    ),
+    (
+        "the matrix that decides what an attention head writes once the attention pattern is fixed",
+        "ov-circuit",
+        "attention-head",
+    ),
 ]
 
 

@@ -157,9 +157,7 @@ def test_built_index_is_consistent(built_index, fixture_corpus):
 
 
 @pytest.mark.slow
-def test_second_build_round_trips_and_keeps_previous(
-    index_copy, fixture_corpus, embedder, counter, retriever
-):
+def test_second_build_round_trips_and_keeps_previous(index_copy, fixture_corpus, embedder, counter, retriever):
     old = current_build(index_copy)
     old_files = snapshot(old)
     # A build killed after renaming its folder but before swapping CURRENT leaves a complete,
@@ -216,8 +214,18 @@ def test_parser_spy_sees_a_normal_load(index_copy, parser_spy):
     assert {"faiss", "bm25s", "jsonl:chunks.jsonl"} <= set(parser_spy)
 
 
-@pytest.mark.parametrize("rel", ["dense.faiss", "chunks.jsonl", "entries.jsonl", "manifest.json",
-                                 "summaries.faiss", "off_topics.faiss", "off_topics.jsonl"])
+@pytest.mark.parametrize(
+    "rel",
+    [
+        "dense.faiss",
+        "chunks.jsonl",
+        "entries.jsonl",
+        "manifest.json",
+        "summaries.faiss",
+        "off_topics.faiss",
+        "off_topics.jsonl",
+    ],
+)
 def test_random_byte_flips_are_all_detected(index_copy, rel):
     build = current_build(index_copy)
     path = build / rel
@@ -265,9 +273,7 @@ def test_manifest_unknown_schema_version(index_copy, parser_spy, version):
     assert parser_spy == []
 
 
-@pytest.mark.parametrize(
-    ("field", "value"), [("dim", "wide"), ("n_chunks", None), ("files", []), ("colour", "red")]
-)
+@pytest.mark.parametrize(("field", "value"), [("dim", "wide"), ("n_chunks", None), ("files", []), ("colour", "red")])
 def test_manifest_bad_field_is_named(index_copy, parser_spy, field, value):
     """Checksums intact (resealed) but a field is wrong: the error names the field."""
     build = current_build(index_copy)
@@ -388,7 +394,10 @@ def test_wrong_dimension_is_refused_under_python_O(built_index):
     )
     out = subprocess.run(
         [sys.executable, "-O", "-c", script, str(current_build(built_index) / "dense.faiss")],
-        capture_output=True, text=True, timeout=120, cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=REPO,
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout.startswith("REFUSED:") and "383" in out.stdout
@@ -450,11 +459,17 @@ def test_non_unit_embeddings_fail_the_build_naming_a_chunk(index_copy, fixture_c
 
 def test_concurrent_build_fails_fast_naming_the_holder(index_copy, fixture_corpus, embedder, counter):
     holder = subprocess.Popen(
-        [sys.executable, "-c",
-         "import sys\nfrom pathlib import Path\nfrom assistant.indexing.store import _lock\n"
-         "with _lock(Path(sys.argv[1])):\n    print('locked', flush=True)\n    sys.stdin.read()\n",
-         str(index_copy)],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=REPO,
+        [
+            sys.executable,
+            "-c",
+            "import sys\nfrom pathlib import Path\nfrom assistant.indexing.store import _lock\n"
+            "with _lock(Path(sys.argv[1])):\n    print('locked', flush=True)\n    sys.stdin.read()\n",
+            str(index_copy),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=REPO,
     )
     try:
         assert holder.stdout.readline().strip() == "locked"
@@ -493,9 +508,12 @@ def test_stale_lock_is_taken_over(index_copy, fixture_corpus, embedder, counter,
 
 def write_tiny_corpus(root: Path) -> Path:
     """A valid three-entry corpus: a full build takes about a second once the model is loaded."""
-    return write_toy_corpus(root, ["alpha-probe", "beta-lens", "gamma-patch"],
-                            "The {name} method reads sentence {n} of a toy model and writes score {i}.",
-                            "A toy method used only by tests.")
+    return write_toy_corpus(
+        root,
+        ["alpha-probe", "beta-lens", "gamma-patch"],
+        "The {name} method reads sentence {n} of a toy model and writes score {i}.",
+        "A toy method used only by tests.",
+    )
 
 
 _SERVER = textwrap.dedent(
@@ -538,8 +556,9 @@ class _ForkServer:
 
     def __init__(self) -> None:
         env = {**os.environ, "TOKENIZERS_PARALLELISM": "false"}
-        self.proc = subprocess.Popen([sys.executable, "-c", _SERVER], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, text=True, cwd=REPO, env=env)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", _SERVER], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=REPO, env=env
+        )
         assert self.proc.stdout.readline().strip() == "ready"
 
     def _ask(self, line: str) -> str:
@@ -618,8 +637,9 @@ def test_kill_9_during_build_never_breaks_current(tmp_path):
 
         # Early kills of the real console script, while Python, torch and the model load.
         for delay in (rng.uniform(0.1, 1.5), rng.uniform(1.5, 4.0)):
-            proc = subprocess.Popen([str(script), *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                    cwd=tmp_path)
+            proc = subprocess.Popen(
+                [str(script), *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=tmp_path
+            )
             time.sleep(delay)
             proc.send_signal(signal.SIGKILL)
             proc.wait(timeout=30)

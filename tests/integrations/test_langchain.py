@@ -72,8 +72,15 @@ def test_documents_mirror_the_hits(retriever):
     for doc, hit in zip(docs, hits, strict=True):
         assert set(doc.metadata) == METADATA_KEYS
         assert doc.page_content == hit.text
-        assert doc.metadata == {"entry_id": hit.entry_id, "term": hit.term, "section": hit.section,
-                                "url": hit.url, "score": hit.score, "rank": hit.rank, "chunk_id": hit.chunk_id}
+        assert doc.metadata == {
+            "entry_id": hit.entry_id,
+            "term": hit.term,
+            "section": hit.section,
+            "url": hit.url,
+            "score": hit.score,
+            "rank": hit.rank,
+            "chunk_id": hit.chunk_id,
+        }
         assert isinstance(doc.metadata["score"], float) and isinstance(doc.metadata["rank"], int)
     assert [d.metadata["rank"] for d in docs] == [1, 2, 3, 4, 5]
 
@@ -90,9 +97,12 @@ def test_bad_query_surfaces_our_usage_error(retriever):
 
 
 def _tiny_corpus_with_markup(root: Path) -> Path:
-    return write_toy_corpus(root, ["angle-probe", "beta-lens", "gamma-patch"],
-                            "When a < b & c > d the {name} keeps sentence {n} as written.",
-                            "A toy method for which a < b holds.")
+    return write_toy_corpus(
+        root,
+        ["angle-probe", "beta-lens", "gamma-patch"],
+        "When a < b & c > d the {name} keeps sentence {n} as written.",
+        "A toy method for which a < b holds.",
+    )
 
 
 def test_page_content_is_raw_text_not_html(tmp_path, embedder, counter):
@@ -122,11 +132,14 @@ def test_from_settings_runs_the_real_constructor(built_index):
     assert len(r.invoke("superposition", k=3)) == 3
 
 
-@pytest.mark.parametrize(("overrides", "named"), [
-    ({"k": 0}, "'k'"),
-    ({"k": "three"}, "'k'"),
-    ({"index_dri": "/x"}, "'index_dri'"),   # a typo is refused, not ignored
-])
+@pytest.mark.parametrize(
+    ("overrides", "named"),
+    [
+        ({"k": 0}, "'k'"),
+        ({"k": "three"}, "'k'"),
+        ({"index_dri": "/x"}, "'index_dri'"),  # a typo is refused, not ignored
+    ],
+)
 def test_from_settings_refuses_bad_overrides(overrides, named):
     with pytest.raises(UsageError) as info:
         GlossaryRetriever.from_settings(**overrides)
@@ -140,6 +153,7 @@ def test_from_settings_with_a_str_path_names_the_missing_index(tmp_path):
 
 
 # -- the search tool for agents: langchain-tests' standard tool suites -------------------------
+
 
 class _ToolParams:
     @property
@@ -170,7 +184,8 @@ def test_as_tool_returns_text_and_documents(retriever):
     message = tool.invoke({"name": tool.name, "args": {"query": "induction head"}, "id": "1", "type": "tool_call"})
     assert message.content.startswith("[1] Induction head (entry_id: induction-head)")
     assert [d.metadata["entry_id"] for d in message.artifact] == [
-        h.entry_id for h in retriever.search("induction head", 3).hits]
+        h.entry_id for h in retriever.search("induction head", 3).hits
+    ]
     assert len(tool.invoke({"query": "induction head", "k": 1}).split("\n\n[")) == 1
 
 
@@ -203,11 +218,15 @@ def test_readme_agent_example_runs(built_index, monkeypatch, capsys):
             if isinstance(last, ToolMessage):
                 reply = AIMessage(content="The glossary says: " + last.content.splitlines()[0])
             else:
-                reply = AIMessage(content="", tool_calls=[{"name": "glossary_search", "id": "call-1",
-                                                           "args": {"query": "induction head"}}])
+                reply = AIMessage(
+                    content="",
+                    tool_calls=[{"name": "glossary_search", "id": "call-1", "args": {"query": "induction head"}}],
+                )
             return ChatResult(generations=[ChatGeneration(message=reply)])
 
     monkeypatch.setenv("MI_GLOSSARY_PATHS__INDEX_DIR", str(built_index.parent))
     monkeypatch.setenv("MI_GLOSSARY_PATHS__CORPUS_DIR", str(FIXTURE_CORPUS))
-    exec(_readme_block("### An agent with the glossary as a tool"), {"chat_model": ScriptedAgentModel(messages=iter(()))})
+    exec(
+        _readme_block("### An agent with the glossary as a tool"), {"chat_model": ScriptedAgentModel(messages=iter(()))}
+    )
     assert capsys.readouterr().out.startswith("The glossary says: [1] Induction head (entry_id: induction-head)")

@@ -25,8 +25,12 @@ def test_stdio_session(built_index, tmp_path):
 
 async def _session(built_index: Path, tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MI_GLOSSARY_")}
-    params = StdioServerParameters(command=str(SCRIPT), args=["mcp", "--corpus", str(FIXTURE_CORPUS), "--index-dir",
-                                                              str(built_index.parent)], env=env, cwd=tmp_path)
+    params = StdioServerParameters(
+        command=str(SCRIPT),
+        args=["mcp", "--corpus", str(FIXTURE_CORPUS), "--index-dir", str(built_index.parent)],
+        env=env,
+        cwd=tmp_path,
+    )
     with (tmp_path / "stderr.log").open("w") as errlog:
         transport = stdio_client(params, errlog=errlog)
         async with Client(transport, read_timeout_seconds=120) as client:
@@ -64,7 +68,7 @@ async def _check_calls(client: Client) -> None:
     entry = (await client.call_tool("get_entry", {"entry_id": "superposition"})).structured_content
     assert entry["term"] == "Superposition" and entry["body"] and entry["related"] and entry["sources"]
 
-    answer = (await client.call_tool("ask", {"question": "What is the best recipe for banana bread?"}))
+    answer = await client.call_tool("ask", {"question": "What is the best recipe for banana bread?"})
     assert not answer.is_error
     assert answer.structured_content["covered"] is False and answer.structured_content["citations"] == []
     covered = (await client.call_tool("ask", {"question": "What is an induction head?"})).structured_content

@@ -33,9 +33,7 @@ def fast_llm(fast_gguf: Path) -> Iterator[object]:
     """One in-process LlamaCppChatModel on the 0.5B, shared by the session (0.2 s to load)."""
     from assistant.llm.local import LlamaCppChatModel
 
-    model = LlamaCppChatModel(
-        fast_gguf, LocalLLMSettings(n_ctx=2048, n_threads=2), model_id=PINNED["fast"].model_id
-    )
+    model = LlamaCppChatModel(fast_gguf, LocalLLMSettings(n_ctx=2048, n_threads=2), model_id=PINNED["fast"].model_id)
     yield model
     model.close()
 
@@ -60,9 +58,7 @@ def llama_server(fast_gguf: Path, tmp_path_factory: pytest.TempPathFactory) -> I
         deadline = time.monotonic() + 90
         while True:
             if proc.poll() is not None:
-                pytest.fail(
-                    f"llama_cpp.server exited with {proc.returncode}:\n{log_path.read_text()}"
-                )
+                pytest.fail(f"llama_cpp.server exited with {proc.returncode}:\n{log_path.read_text()}")
             try:
                 if httpx.get(f"{base_url}/models", timeout=1).status_code == 200:
                     break

@@ -47,9 +47,7 @@ def test_assemble_round_trip_reports_progress(tmp_path: Path) -> None:
     dest = tmp_path / "cache" / "model.gguf"
     seen: list[tuple[int, int]] = []
 
-    out = assemble(
-        parts, dest, len(data), hashlib.sha256(data).hexdigest(), lambda d, t: seen.append((d, t))
-    )
+    out = assemble(parts, dest, len(data), hashlib.sha256(data).hexdigest(), lambda d, t: seen.append((d, t)))
 
     assert out == dest
     assert dest.read_bytes() == data
@@ -224,9 +222,7 @@ def test_ensure_gguf_rehashes_without_marker_and_writes_it(
     assert json.loads(marker.read_text())["size"] == path.stat().st_size
 
 
-def test_ensure_gguf_detects_same_size_tampering(
-    fake_model: tuple[PinnedModel, bytes, Path], tmp_path: Path
-) -> None:
+def test_ensure_gguf_detects_same_size_tampering(fake_model: tuple[PinnedModel, bytes, Path], tmp_path: Path) -> None:
     cache = tmp_path / "cache"
     path = ensure_gguf("tiny", cache)
     st = path.stat()
@@ -243,9 +239,7 @@ def test_ensure_gguf_detects_same_size_tampering(
     assert "pip install --force-reinstall" in info.value.fix
 
 
-def test_ensure_gguf_detects_wrong_size(
-    fake_model: tuple[PinnedModel, bytes, Path], tmp_path: Path
-) -> None:
+def test_ensure_gguf_detects_wrong_size(fake_model: tuple[PinnedModel, bytes, Path], tmp_path: Path) -> None:
     model, _, _ = fake_model
     cache = tmp_path / "cache"
     path = ensure_gguf("tiny", cache)

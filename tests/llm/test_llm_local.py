@@ -37,9 +37,7 @@ CONTEXT_QUESTION = [
 LONG_TASK = [ChatMessage(role="user", content="Count from 1 to 200, separated by commas.")]
 
 
-def test_missing_llama_cpp_names_install_command(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
+def test_missing_llama_cpp_names_install_command(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     from assistant.llm.local import LlamaCppChatModel
 
     monkeypatch.setitem(sys.modules, "llama_cpp", None)  # makes `import llama_cpp` fail
@@ -141,9 +139,7 @@ def test_one_generation_at_a_time(fast_llm: Any) -> None:
 
 
 @pytest.mark.slow
-def test_busy_caller_gives_up_after_wait_timeout(
-    fast_llm: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_busy_caller_gives_up_after_wait_timeout(fast_llm: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(fast_llm, "_wait_timeout_s", 0.2)
     first = fast_llm.stream(LONG_TASK, max_tokens=300)
     next(first)
@@ -221,7 +217,5 @@ def test_import_is_light() -> None:
         "heavy = [m for m in ('llama_cpp', 'httpx', 'torch') if m in sys.modules]; "
         "print(heavy)"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
-    ).stdout
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

@@ -36,9 +36,7 @@ def free_port() -> int:
 
 
 def _model(base_url: str, **kw: Any) -> OpenAICompatChatModel:
-    return OpenAICompatChatModel(
-        OpenAILLMSettings(base_url=base_url, model="m", api_key_env=KEY_ENV, **kw)
-    )
+    return OpenAICompatChatModel(OpenAILLMSettings(base_url=base_url, model="m", api_key_env=KEY_ENV, **kw))
 
 
 def _no_secret(exc: BaseException) -> None:
@@ -259,9 +257,7 @@ def test_streams_an_answer_from_llama_cpp_server(llama_server: str) -> None:
     assert len(deltas) > 1
     assert "17" in "".join(deltas)
 
-    capped = list(
-        model.stream([ChatMessage(role="user", content="Count from 1 to 200.")], max_tokens=6)
-    )
+    capped = list(model.stream([ChatMessage(role="user", content="Count from 1 to 200.")], max_tokens=6))
     assert 1 < len(capped) <= 6
 
 

@@ -19,7 +19,12 @@ from assistant.types import ChatMessage
 pytestmark = pytest.mark.slow
 
 COUNT = [ChatMessage(role="user", content="Count from 1 to 300, separated by commas.")]
-CAPITAL = [ChatMessage(role="user", content="Context: The capital of Frobnia is Quux.\n\nQuestion: What is the capital of Frobnia? Answer in one word.")]
+CAPITAL = [
+    ChatMessage(
+        role="user",
+        content="Context: The capital of Frobnia is Quux.\n\nQuestion: What is the capital of Frobnia? Answer in one word.",
+    )
+]
 
 
 @pytest.fixture(scope="module")
@@ -113,8 +118,9 @@ def test_parent_death_ends_the_child(fast_gguf, tmp_path):
         "print(m.pid, flush=True)\n"
         "time.sleep(60)\n"
     )
-    parent = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True,
-                              cwd=Path(__file__).resolve().parents[2])
+    parent = subprocess.Popen(
+        [sys.executable, str(script)], stdout=subprocess.PIPE, text=True, cwd=Path(__file__).resolve().parents[2]
+    )
     child_pid = int(parent.stdout.readline())
     parent.kill()
     parent.wait()
@@ -140,7 +146,7 @@ def test_default_model_reads_a_long_prompt_on_this_cpu():
     repo = Path(__file__).resolve().parents[2]
     entry = (repo / "corpus" / "entries").rglob("induction-head.md")
     context = next(entry).read_text()
-    context = (context + "\n\n" + (repo / "corpus" / "about.md").read_text())
+    context = context + "\n\n" + (repo / "corpus" / "about.md").read_text()
     assert len(context.split()) >= 400  # English words: at least as many tokens
     model = make_chat_model(Settings())
     try:

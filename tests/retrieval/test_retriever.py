@@ -223,15 +223,18 @@ def test_one_hit_per_entry_ranked_1_to_k(retriever, mode, k):
 
 @pytest.mark.parametrize("mode", ["hybrid", "dense", "bm25"])
 def test_every_mode_finds_the_obvious_entry(retriever, mode):
-    hits = retriever.search("attends to the token after an earlier copy of the current token and copies it",
-                            5, mode=mode, pin_terms=False).hits
+    hits = retriever.search(
+        "attends to the token after an earlier copy of the current token and copies it", 5, mode=mode, pin_terms=False
+    ).hits
     assert "induction-head" in [h.entry_id for h in hits]
 
 
 def test_modes_differ(retriever):
     q = "copying repeated tokens in context"
-    ranked = {m: [h.entry_id for h in retriever.search(q, 8, mode=m, pin_terms=False).hits]
-              for m in ("dense", "bm25", "hybrid")}
+    ranked = {
+        m: [h.entry_id for h in retriever.search(q, 8, mode=m, pin_terms=False).hits]
+        for m in ("dense", "bm25", "hybrid")
+    }
     assert ranked["dense"] != ranked["bm25"]
 
 

@@ -29,13 +29,55 @@ ALLOWED_TAGS = {
     "button",
 }
 # MathML from corpus formulas (assistant/corpus/formulas.py allowlists what the renderer emits)
-MATH_TAGS = {"math", "mrow", "mi", "mo", "mn", "ms", "mtext", "mspace", "msub", "msup", "msubsup", "mfrac", "msqrt",
-             "mroot", "mover", "munder", "munderover", "mtable", "mtr", "mtd", "mstyle", "mpadded", "mphantom"}
+MATH_TAGS = {
+    "math",
+    "mrow",
+    "mi",
+    "mo",
+    "mn",
+    "ms",
+    "mtext",
+    "mspace",
+    "msub",
+    "msup",
+    "msubsup",
+    "mfrac",
+    "msqrt",
+    "mroot",
+    "mover",
+    "munder",
+    "munderover",
+    "mtable",
+    "mtr",
+    "mtd",
+    "mstyle",
+    "mpadded",
+    "mphantom",
+}
 ALLOWED_TAGS |= MATH_TAGS
 ALLOWED_ATTRS = {"href", "class", "id", "title", "target", "rel", "type"}
-MATH_ATTRS = {"display", "mathvariant", "stretchy", "fence", "form", "accent", "accentunder", "separator", "lspace",
-              "rspace", "minsize", "maxsize", "movablelimits", "symmetric", "largeop", "width", "columnalign",
-              "linethickness", "displaystyle", "scriptlevel"}
+MATH_ATTRS = {
+    "display",
+    "mathvariant",
+    "stretchy",
+    "fence",
+    "form",
+    "accent",
+    "accentunder",
+    "separator",
+    "lspace",
+    "rspace",
+    "minsize",
+    "maxsize",
+    "movablelimits",
+    "symmetric",
+    "largeop",
+    "width",
+    "columnalign",
+    "linethickness",
+    "displaystyle",
+    "scriptlevel",
+}
 
 
 class _Collector(HTMLParser):

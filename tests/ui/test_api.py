@@ -57,8 +57,12 @@ def test_bad_requests_name_the_field(live):
         (httpx.post, API + "/ask", {"json": {"question": ""}}, "question"),
         (httpx.post, API + "/ask", {"json": {"question": "\u200b \t"}}, "question"),
         (httpx.post, API + "/ask", {"json": {"question": "a" * 2001}}, "question"),
-        (httpx.post, API + "/ask", {"json": {"question": "hi", "history": [{"role": "system", "content": "x"}]}},
-         "history.0.role"),
+        (
+            httpx.post,
+            API + "/ask",
+            {"json": {"question": "hi", "history": [{"role": "system", "content": "x"}]}},
+            "history.0.role",
+        ),
     ]
     for method, path, kwargs, field in cases:
         r = method(live.url + path, **kwargs)
@@ -83,8 +87,9 @@ def test_ask_json_and_stream(live):
     assert "[1]" in answer["answer"]
 
     events: list[tuple[str, dict]] = []
-    with httpx.stream("POST", live.url + API + "/ask", json={"question": "What is an induction head?"},
-                      headers=SSE, timeout=30) as s:
+    with httpx.stream(
+        "POST", live.url + API + "/ask", json={"question": "What is an induction head?"}, headers=SSE, timeout=30
+    ) as s:
         assert s.status_code == 200 and s.headers["content-type"].startswith("text/event-stream")
         name = ""
         for line in s.iter_lines():
@@ -98,14 +103,16 @@ def test_ask_json_and_stream(live):
     assert events[0][1]["citation"]["entry_id"] == "induction-head"
     final = events[-1][1]
     assert final["covered"] and [c["entry_id"] for c in final["citations"]] == [
-        c["entry_id"] for c in answer["citations"]]
+        c["entry_id"] for c in answer["citations"]
+    ]
 
 
 def test_a_dropped_stream_frees_its_slot(live, scripted):
     scripted.delay_s = 0.2  # a slow answer: the client leaves while it streams
     slots = live.app.state.slots
-    with httpx.stream("POST", live.url + API + "/ask", json={"question": "What is an induction head?"},
-                      headers=SSE, timeout=30) as s:
+    with httpx.stream(
+        "POST", live.url + API + "/ask", json={"question": "What is an induction head?"}, headers=SSE, timeout=30
+    ) as s:
         lines = s.iter_lines()
         assert next(lines).startswith("event: ")
         assert slots.load() == 1
@@ -134,8 +141,9 @@ def test_busy_gives_503_with_retry_after(live):
         assert slots.full()
         for headers in ({}, SSE):
             started = time.monotonic()
-            r = httpx.post(live.url + API + "/ask", json={"question": "What is an induction head?"},
-                           headers=headers, timeout=10)
+            r = httpx.post(
+                live.url + API + "/ask", json={"question": "What is an induction head?"}, headers=headers, timeout=10
+            )
             assert r.status_code == 503 and time.monotonic() - started < 2
             assert int(r.headers["retry-after"]) > 0 and "busy" in r.json()["detail"]
         assert httpx.get(live.url + API + "/search", params={"q": "induction head"}).status_code == 200
@@ -149,8 +157,10 @@ def test_busy_gives_503_with_retry_after(live):
         for t in threads:
             t.join(10)
     assert slots.load() == 0
-    assert httpx.post(live.url + API + "/ask", json={"question": "What is an induction head?"},
-                      timeout=30).status_code == 200
+    assert (
+        httpx.post(live.url + API + "/ask", json={"question": "What is an induction head?"}, timeout=30).status_code
+        == 200
+    )
 
 
 def test_5mb_body_is_413_without_a_slot(live):
@@ -158,8 +168,12 @@ def test_5mb_body_is_413_without_a_slot(live):
     queue = live.app.state.blocks._queue
     before = (slots.load(), len(queue))
     started = time.monotonic()
-    r = httpx.post(live.url + API + "/ask", content=b'{"question": "' + b"a" * 5_000_000 + b'"}',
-                   headers={"content-type": "application/json"}, timeout=10)
+    r = httpx.post(
+        live.url + API + "/ask",
+        content=b'{"question": "' + b"a" * 5_000_000 + b'"}',
+        headers={"content-type": "application/json"},
+        timeout=10,
+    )
     assert r.status_code == 413 and time.monotonic() - started < 2
     assert (slots.load(), len(queue)) == before
 

@@ -78,7 +78,8 @@ def test_chat_term_click_opens_the_entry_in_the_side_panel(page: Page, live, scr
         _uncover(page)
         turn.locator(f"a.term-link[href='{cited}']").first.click()
         expect(page.locator(f"#sources-panel #entry-{cited.removeprefix('/entry/')}")).to_have_class(
-            re.compile(r"\bhighlight\b"))
+            re.compile(r"\bhighlight\b")
+        )
     page.locator("#term-viewer button.close-card").click()
     expect(viewer).to_have_count(0)
     # ctrl-click keeps the browser's behaviour: the entry page opens in a new tab

@@ -102,8 +102,9 @@ def test_routes_and_pages(live):
     assert "<html" not in card.text and httpx.get(live.url + "/ui/card/no-such-entry").status_code == 404
 
 
-@pytest.mark.parametrize("path", ["/", "/entry/induction-head", "/glossary", "/healthz", "/config",
-                                  "/ui/card/induction-head"])
+@pytest.mark.parametrize(
+    "path", ["/", "/entry/induction-head", "/glossary", "/healthz", "/config", "/ui/card/induction-head"]
+)
 def test_security_headers(live, path):
     r = httpx.get(live.url + path)
     assert r.status_code == 200

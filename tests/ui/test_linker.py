@@ -70,8 +70,9 @@ def test_words_of_a_term_never_span_a_sentence_or_differ_in_case_rules(catalog):
 
 
 def test_link_carries_a_card_with_term_and_summary(catalog):
-    html = render.with_citations("An induction head copies [1].", [Citation(n=1, entry_id="x", term="X", url="")],
-                                 catalog.scope())
+    html = render.with_citations(
+        "An induction head copies [1].", [Citation(n=1, entry_id="x", term="X", url="")], catalog.scope()
+    )
     card = re.search(r'<span class="term-card"><strong>(.*?)</strong> <span class="term-summary">(.*?)</span>', html)
     assert card and card.group(1) == "Induction head"
     assert card.group(2).startswith("An attention head that looks back")
@@ -84,8 +85,13 @@ def test_chat_answer_and_sources_panel_link_terms(catalog):
     from assistant.ui.chat import Turn
 
     cite = Citation(n=1, entry_id="induction-head", term="Induction head", url="")
-    answer = Answer(question="q", standalone_query="q", answer="An induction head uses K-composition with a previous token head [1].",
-                    citations=(cite,), covered=True)
+    answer = Answer(
+        question="q",
+        standalone_query="q",
+        answer="An induction head uses K-composition with a previous token head [1].",
+        citations=(cite,),
+        covered=True,
+    )
     html = views.transcript([Turn(1, "q", answer=answer)], catalog)
     assert {eid for eid, _ in links(html)} == {"induction-head", "k-composition", "previous-token-head"}
     panel = views.panel([Turn(1, "q", answer=answer)], catalog)
@@ -98,14 +104,26 @@ def test_chat_answer_and_sources_panel_link_terms(catalog):
 @pytest.mark.parametrize("payload", payloads("http://127.0.0.2:9"))
 def test_payloads_through_the_linker_stay_inert(payload):
     """Payloads as terms, aliases and summaries of linked entries, and around their mentions."""
+
     def make(eid: str, term: str, body: str, aliases=()) -> Entry:
-        return Entry(id=eid, term=term, aliases=tuple(aliases), section=f"{payload}/x", summary=payload,
-                     body=body, path=f"{eid}.md")
+        return Entry(
+            id=eid,
+            term=term,
+            aliases=tuple(aliases),
+            section=f"{payload}/x",
+            summary=payload,
+            body=body,
+            path=f"{eid}.md",
+        )
 
     entries = {
         "evil": make("evil", "Evil circuit", "x", aliases=(payload, f"evil {payload[:30]} alias")),
-        "host": make("host", "Host", f"{payload} The evil circuit and {payload} and evil {payload[:30]} alias.\n\n"
-                                     f"- **evil circuit** {payload}\n\n`evil circuit {payload}`"),
+        "host": make(
+            "host",
+            "Host",
+            f"{payload} The evil circuit and {payload} and evil {payload[:30]} alias.\n\n"
+            f"- **evil circuit** {payload}\n\n`evil circuit {payload}`",
+        ),
     }
     cat = Catalog(entries, {})
     page = views.entry_page(entries["host"], cat).split("<main>", 1)[1].rsplit("</main>", 1)[0]

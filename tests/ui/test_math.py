@@ -36,8 +36,10 @@ def test_every_entry_page_shows_its_formulas_as_mathml_with_no_raw_dollar(glossa
         assert '<code class="tex">' not in page, entry.id  # nothing fell back to LaTeX source
         if "$" in entry.body:
             with_math += 1
-            assert '<span class="formula"><math display="inline">' in page or \
-                '<span class="formula display"><math display="block">' in page, entry.id
+            assert (
+                '<span class="formula"><math display="inline">' in page
+                or '<span class="formula display"><math display="block">' in page
+            ), entry.id
         sources = frozenset(s.url for s in catalog.sources.values())
         assert problems(page.split("<main>", 1)[1].rsplit("</main>", 1)[0], external_ok=sources) == [], entry.id
     assert with_math >= 15
@@ -56,8 +58,11 @@ def test_formula_markup_and_fallback():
 def test_payloads_inside_formulas_stay_inert(payload):
     flat = payload.replace("$", "").replace("\n", " ")
     for tex in (flat, rf"\text{{{flat}}}", rf"x_{{{flat}}}", rf"\operatorname{{{flat}}}"):
-        for html in (render.inline(f"a ${tex}$ b"), render.markdown(f"$${tex}$$"),
-                     render.with_citations(f"a ${tex}$ b", [])):
+        for html in (
+            render.inline(f"a ${tex}$ b"),
+            render.markdown(f"$${tex}$$"),
+            render.with_citations(f"a ${tex}$ b", []),
+        ):
             assert problems(html) == [], html
 
 

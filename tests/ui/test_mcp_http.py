@@ -50,8 +50,10 @@ def test_bearer_token_from_the_named_env_var(live, monkeypatch):
     assert wrong.status_code == 401
 
     async def define() -> dict:
-        async with httpx2.AsyncClient(headers={"Authorization": "Bearer s3cret-token"}) as http, \
-                Client(streamable_http_client(live.url + "/mcp", http_client=http)) as client:
+        async with (
+            httpx2.AsyncClient(headers={"Authorization": "Bearer s3cret-token"}) as http,
+            Client(streamable_http_client(live.url + "/mcp", http_client=http)) as client,
+        ):
             return (await client.call_tool("define", {"term": "induction heads"})).structured_content
 
     assert run_in_own_loop(define)["entry_id"] == "induction-head"
@@ -66,13 +68,16 @@ def test_mcp_route_keeps_the_middleware(live):
     assert r.headers["x-content-type-options"] == "nosniff"
 
 
-@pytest.mark.parametrize(("token", "client", "header", "status"), [
-    ("", "127.0.0.1", "", None),
-    ("", "10.0.0.7", "", 403),            # no token: other machines are refused
-    ("t0k", "10.0.0.7", "Bearer t0k", None),
-    ("t0k", "127.0.0.1", "Bearer other", 401),
-    ("t0k", "127.0.0.1", "Basic t0k", 401),
-])
+@pytest.mark.parametrize(
+    ("token", "client", "header", "status"),
+    [
+        ("", "127.0.0.1", "", None),
+        ("", "10.0.0.7", "", 403),  # no token: other machines are refused
+        ("t0k", "10.0.0.7", "Bearer t0k", None),
+        ("t0k", "127.0.0.1", "Bearer other", 401),
+        ("t0k", "127.0.0.1", "Basic t0k", 401),
+    ],
+)
 def test_mcp_refusal_rules(monkeypatch, token, client, header, status):
     monkeypatch.setenv("MCP_TEST_TOKEN", token)
     headers = Headers({"authorization": header} if header else {})

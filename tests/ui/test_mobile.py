@@ -16,9 +16,11 @@ SMALL_TARGETS = """(sel) => [...document.querySelectorAll(sel)]
   .filter((el) => el.offsetParent !== null)
   .map((el) => [el.textContent.trim().slice(0, 30) || el.tagName, el.getBoundingClientRect().height])
   .filter(([, h]) => h < 40)"""
-PAGE_TARGETS = ("nav.top a, nav.top button, nav.top input, .related li a, .prerequisites li a, .sources li a, "
-                ".reading-path li > a, form.graph-tools input, form.graph-tools select, form.graph-tools button, "
-                ".by-section li a")
+PAGE_TARGETS = (
+    "nav.top a, nav.top button, nav.top input, .related li a, .prerequisites li a, .sources li a, "
+    ".reading-path li > a, form.graph-tools input, form.graph-tools select, form.graph-tools button, "
+    ".by-section li a"
+)
 
 
 @pytest.fixture()
@@ -28,8 +30,15 @@ def phone(browser):
     context.close()
 
 
-@pytest.mark.parametrize("path", ["/entry/induction-head", "/glossary?q=attention", "/graph",
-                                  "/graph?section=transformer-circuits/induction-circuits"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/entry/induction-head",
+        "/glossary?q=attention",
+        "/graph",
+        "/graph?section=transformer-circuits/induction-circuits",
+    ],
+)
 def test_pages_fit_a_phone(phone: Page, live, path):
     phone.goto(live.url + path)
     expect(phone.locator("h1")).to_be_visible()

@@ -21,10 +21,12 @@ def quoted_live(retriever, tmp_path_factory):
 
     tmp = tmp_path_factory.mktemp("quoted")
     s = Settings()
-    settings = s.model_copy(update={
-        "paths": s.paths.model_copy(update={"index_dir": tmp / "index"}),
-        "ui": s.ui.model_copy(update={"feedback_path": tmp / "feedback.jsonl"}),
-    })
+    settings = s.model_copy(
+        update={
+            "paths": s.paths.model_copy(update={"index_dir": tmp / "index"}),
+            "ui": s.ui.model_copy(update={"feedback_path": tmp / "feedback.jsonl"}),
+        }
+    )
     assert settings.generation.mode == "quoted"  # the default
     server = start_server(build_app(Assistant(retriever, None, settings), settings))
     yield server
