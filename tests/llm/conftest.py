@@ -44,7 +44,7 @@ def llama_server(fast_gguf: Path, tmp_path_factory: pytest.TempPathFactory) -> I
     port = free_port()
     log_path = tmp_path_factory.mktemp("llama_server") / "server.log"
     cmd = [
-        sys.executable, "-m", "llama_cpp.server",
+        sys.executable, "-m", "assistant.llm.server",  # llama_cpp.server with the AMX-safe load
         "--model", str(fast_gguf),
         "--host", "127.0.0.1", "--port", str(port),
         "--n_threads", "2", "--n_ctx", "2048",

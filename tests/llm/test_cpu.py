@@ -55,3 +55,17 @@ def test_this_machine_is_decided_from_its_own_flags():
     flags = cpu_flags()
     plan = llama_plan(flags)
     assert plan.use_extra_bufts is not any(f.startswith("amx") for f in flags)
+
+
+def test_the_server_entry_point_takes_the_same_decision_and_refuses_a_bad_override(monkeypatch):
+    """`python -m assistant.llm.server` (llama_cpp.server, AMX-safe) decides like the local back end."""
+    from assistant.llm.local import system_info
+    from assistant.llm.server import OVERRIDE_ENV, plan_from_env
+
+    monkeypatch.delenv(OVERRIDE_ENV, raising=False)
+    assert plan_from_env() == llama_plan(cpu_flags(), system_info())
+    monkeypatch.setenv(OVERRIDE_ENV, "off")
+    assert plan_from_env().use_extra_bufts is False
+    monkeypatch.setenv(OVERRIDE_ENV, "sometimes")
+    with pytest.raises(SystemExit, match=OVERRIDE_ENV):
+        plan_from_env()
