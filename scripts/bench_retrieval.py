@@ -26,9 +26,10 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from assistant.durable import atomic_write
 from assistant.evaluation.dataset import load_cases, resolve_set
 from assistant.evaluation.metrics import latency_scores, ranking_scores
-from assistant.evaluation.report import atomic_write_bytes, atomic_write_text, git_commit
+from assistant.evaluation.report import git_commit
 from assistant.evaluation.runner import RANK_DEPTH, query_for
 from assistant.factory import open_retriever
 from assistant.retrieval.lexicon import topic_text
@@ -90,14 +91,10 @@ def build_times(settings: Settings) -> dict[str, float]:
     """Seconds for one index build without the entry adapter (the build before it) and one with it."""
     import tempfile
 
-    from assistant.corpus import load_corpus
-    from assistant.embedding import make_embedder
-    from assistant.embedding.local import WordPieceCounter
+    from assistant.factory import open_build_inputs
     from assistant.indexing.store import DEFAULT_ADAPTER, build_index
 
-    corpus = load_corpus(settings.paths.corpus_dir)
-    embedder = make_embedder(settings.embedder)
-    counter = WordPieceCounter(settings.embedder.model_path)
+    corpus, embedder, counter = open_build_inputs(settings)
     out = {}
     with tempfile.TemporaryDirectory() as tmp:
         for name, config in (("without adapter (before)", None), ("with adapter", DEFAULT_ADAPTER)):
@@ -188,7 +185,7 @@ def plot(results: dict[str, dict], path: Path) -> None:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110, bbox_inches="tight", metadata={"Software": None})
     plt.close(fig)
-    atomic_write_bytes(path, buf.getvalue())
+    atomic_write(path, buf.getvalue())
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -295,7 +292,7 @@ def main(argv: list[str] | None = None) -> int:
         "settings": json.loads(settings.retrieval.model_dump_json()),
         "results": results,
     }
-    atomic_write_text(args.out / "bench_retrieval.json", json.dumps(payload, indent=1) + "\n")
+    atomic_write(args.out / "bench_retrieval.json", json.dumps(payload, indent=1) + "\n")
     plot(results, args.out / "bench_retrieval.png")
     console.print(f"saved {args.out / 'bench_retrieval.json'} and {args.out / 'bench_retrieval.png'}")
     return 0

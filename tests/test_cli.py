@@ -141,3 +141,46 @@ def test_ask_no_llm_prepares_no_model(built_index, tmp_path, flags):
     payload = json.loads(out.stdout)
     assert payload["covered"] and payload["citations"][0]["entry_id"] == "induction-head"
     assert "llm" not in payload["models"]
+    assert payload["coverage"]["rule"] == "named-term" and payload["coverage"]["covered"]
+
+
+@pytest.mark.slow
+def test_ask_says_why_a_question_is_not_covered(built_index, tmp_path):
+    out = run(
+        "ask",
+        "write me a poem about superposition",
+        "--corpus",
+        str(FIXTURE_CORPUS),
+        "--index-dir",
+        str(built_index.parent),
+        cwd=tmp_path,
+    )
+    assert out.returncode == 0, out.stderr
+    assert "does not cover" in out.stdout and "(rule writing-request)" in out.stdout and "poem" in out.stdout
+
+
+@pytest.mark.parametrize("debug", [False, True])
+def test_eval_errors_follow_the_global_debug_flag(tmp_path, debug):
+    """`--debug` reaches every group, eval included: a traceback with it, the clean message without."""
+    args = ["--debug"] if debug else []
+    out = run(*args, "eval", "compare", "a", "b", cwd=tmp_path, timeout=60)
+    assert "no report at a" in out.stderr and out.stdout == ""
+    if debug:
+        assert out.returncode == 1 and "Traceback" in out.stderr and "ReportError" in out.stderr
+    else:
+        assert out.returncode == 3 and "Traceback" not in out.stderr
+        assert out.stderr.startswith("error: no report at a; pass a report.json")
+
+
+@pytest.mark.parametrize(
+    ("args", "choice"),
+    [
+        (["search", "q", "--mode", "fuzzy"], "hybrid"),
+        (["ask", "q", "--profile", "huge"], "fast"),
+        (["eval", "reference", "--mode", "typed"], "generated"),
+    ],
+)
+def test_choices_are_checked_by_the_parser(tmp_path, args, choice):
+    out = run(*args, cwd=tmp_path, timeout=60)
+    assert out.returncode == 2 and out.stdout == ""
+    assert choice in out.stderr  # the usage error lists the valid choices

@@ -11,6 +11,7 @@ no metric is a data error, so a typo cannot silently pass the gate.
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
 
@@ -98,7 +99,7 @@ def check(report: Report, config: GateConfig) -> list[Check]:
     return checks
 
 
-def check_reference(summary: dict[str, BaseModel], bounds: Bounds) -> list[Check]:
+def check_reference(summary: Mapping[str, BaseModel], bounds: Bounds) -> list[Check]:
     """Reference-set bounds ("all_in_scope.must_not" <= 0.02 ...) against `reference.summarise()`."""
     checks: list[Check] = []
     for op, table, enforced in (

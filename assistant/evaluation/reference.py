@@ -131,3 +131,14 @@ def run_reference(
         if progress:
             progress(i, len(cases))
     return records
+
+
+class ReferenceRun(BaseModel):
+    """The reference set answered end to end: per-kind scores and every record."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    set_name: str
+    mode: str
+    models: dict[str, str]
+    summary: dict[str, KindScores]
+    records: list[ReferenceRecord]

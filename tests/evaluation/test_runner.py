@@ -6,13 +6,16 @@ import json
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
+from assistant.cli import app
+from assistant.cli.eval import calibrate_threshold, check_gate, compare_reports, run_set
 from assistant.evaluation.calibration import calibrate, thresholds
-from assistant.evaluation.cli import eval_calibrate, eval_compare, eval_gate, eval_run, evaluate
 from assistant.evaluation.dataset import load_cases
+from assistant.evaluation.harness import evaluate
 from assistant.evaluation.report import content_hash, load_report
 from assistant.evaluation.runner import query_for, run_retrieval, summarize_retrieval
-from assistant.settings import Settings
+from assistant.settings import Settings, override_settings
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "tests" / "fixtures"
@@ -21,15 +24,15 @@ TINY = FIXTURES / "evals" / "tiny.jsonl"
 
 @pytest.fixture()
 def settings(built_index) -> Settings:
-    s = Settings()
-    paths = s.paths.model_copy(
-        update={
-            "corpus_dir": FIXTURES / "corpus",
-            "index_dir": built_index.parent,
-            "index_name": built_index.name,
-        }
-    )
-    return s.model_copy(update={"paths": paths})
+    return override_settings(**{"paths": _paths(built_index)})
+
+
+def _paths(built_index: Path) -> dict[str, str]:
+    return {
+        "corpus_dir": str(FIXTURES / "corpus"),
+        "index_dir": str(built_index.parent),
+        "index_name": built_index.name,
+    }
 
 
 @pytest.fixture()
@@ -57,7 +60,11 @@ def test_retrieval_run_scores_the_fixture_set(retriever, cases):
 
 
 def test_same_index_and_settings_reproduce_results_and_hash(settings):
-    a = evaluate(settings, str(TINY), retrieval_only=True)
+    seen: list[tuple[int, int, str]] = []
+    a = evaluate(settings, str(TINY), retrieval_only=True, progress=lambda *call: seen.append(call))
+    n = a.n_cases
+    assert seen[0] == (0, n, f"retrieving {n} questions") and seen[-1] == (n, n, f"retrieving {n} questions")
+    assert len(seen) == n + 1  # the library reports progress; the CLI draws it
     b = evaluate(settings, str(TINY), retrieval_only=True)
     strip = [r.model_dump(exclude={"latency_ms"}) for r in a.retrieval_records]
     assert strip == [r.model_dump(exclude={"latency_ms"}) for r in b.retrieval_records]
@@ -79,15 +86,15 @@ def test_calibration_sweeps_with_the_pipeline_rule(retriever, cases):
 
 def test_cli_run_compare_calibrate_and_gate(settings, tmp_path, capsys):
     out_a, out_b = tmp_path / "a", tmp_path / "b"
-    assert eval_run(settings, str(TINY), retrieval_only=True, out=out_a) == 0
-    assert eval_run(settings, str(TINY), use_llm=False, out=out_b, compare_to=out_a) == 0
+    assert run_set(settings, str(TINY), retrieval_only=True, out=out_a) == 0
+    assert run_set(settings, str(TINY), use_llm=False, out=out_b, compare_to=out_a) == 0
     report = load_report(out_b)
     assert report.answers is not None and report.answers.n == 11
     assert report.answers.citation_validity == 1.0  # retrieval-only answers cite the retrieved summary
     assert (out_b / "report.html").is_file() and (out_b / "compare.png").is_file()
-    assert eval_compare(out_a, out_b) == 0
+    assert compare_reports(out_a, out_b) == 0
     assert "->" in capsys.readouterr().out
-    assert eval_calibrate(settings, str(TINY), out=tmp_path / "cal") in (0, 1)
+    assert calibrate_threshold(settings, str(TINY), out=tmp_path / "cal") in (0, 1)
     assert load_report(tmp_path / "cal").calibration is not None
 
     sets = tmp_path / "sets"
@@ -98,15 +105,20 @@ def test_cli_run_compare_calibrate_and_gate(settings, tmp_path, capsys):
         '[gate]\nanswer_sample = 3\n[retrieval.min]\n"by_kind.lookup.hit_at_5" = 0.9\n'
         "[answers.max]\nmarkers_outside_retrieved = 0\n"
     )
-    assert eval_gate(settings, thresholds=ok, sets_dir=sets, use_llm=False, out=tmp_path / "g") == 0
+    assert check_gate(settings, thresholds=ok, sets_dir=sets, use_llm=False, out=tmp_path / "g") == 0
     assert load_report(tmp_path / "g").answers.n == 3
     strict = tmp_path / "strict.toml"
     strict.write_text('[gate]\nanswer_sample = 0\n[retrieval.max]\n"overall.hit_at_1" = 0.1\n')
-    assert eval_gate(settings, thresholds=strict, sets_dir=sets, use_llm=False) == 1
+    assert check_gate(settings, thresholds=strict, sets_dir=sets, use_llm=False) == 1
 
 
-def test_cli_data_errors_exit_3(settings, tmp_path, capsys):
-    assert eval_run(settings, str(tmp_path / "missing.jsonl"), retrieval_only=True) == 3
+def test_cli_data_errors_exit_3(built_index, tmp_path):
+    """Through the real app and its one error translator: a message and exit 3, a traceback only under --debug."""
+    env = {f"MI_GLOSSARY_PATHS__{k.upper()}": v for k, v in _paths(built_index).items()}
+    cli = CliRunner(env=env)
+
+    missing = cli.invoke(app, ["eval", "run", "--set", str(tmp_path / "missing.jsonl"), "--retrieval-only"])
+    assert missing.exit_code == 3 and "no such eval set" in missing.stderr
     bad = tmp_path / "bad.jsonl"
     bad.write_text(
         TINY.read_text().splitlines()[0]
@@ -122,9 +134,18 @@ def test_cli_data_errors_exit_3(settings, tmp_path, capsys):
         )
         + "\n"
     )
-    assert eval_run(settings, str(bad), retrieval_only=True) == 3
-    assert "bad.jsonl:2: unknown entry id(s) in expected_entries: nope" in capsys.readouterr().err
-    assert eval_compare(tmp_path / "a.json", tmp_path / "b.json") == 3
-    assert eval_gate(settings, thresholds=tmp_path / "none.toml") == 3
-    with pytest.raises(Exception, match="no such eval set"):
-        eval_run(settings, str(tmp_path / "missing.jsonl"), retrieval_only=True, debug=True)
+    run = cli.invoke(app, ["eval", "run", "--set", str(bad), "--retrieval-only", "--out", str(tmp_path / "r")])
+    assert run.exit_code == 3, run.output
+    assert "bad.jsonl:2: unknown entry id(s) in expected_entries: nope" in run.stderr
+    compared = cli.invoke(app, ["eval", "compare", str(tmp_path / "a.json"), str(tmp_path / "b.json")])
+    assert compared.exit_code == 3 and "no report at" in compared.stderr
+    debug = cli.invoke(app, ["--debug", "eval", "run", "--set", str(tmp_path / "missing.jsonl"), "--retrieval-only"])
+    assert debug.exit_code == 1 and "no such eval set" in str(debug.exception)
+
+
+def test_gate_without_a_thresholds_file_exits_3(settings, tmp_path):
+    from assistant.errors import GlossaryError
+
+    with pytest.raises(GlossaryError, match=r"none\.toml") as info:
+        check_gate(settings, thresholds=tmp_path / "none.toml")
+    assert info.value.exit_code == 3
