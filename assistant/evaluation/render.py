@@ -1,240 +1,27 @@
-"""Render a report: matplotlib PNGs, one self-contained HTML page, and a Markdown page.
+"""Render a report: matplotlib PNGs (`plots.py`), one self-contained HTML page, and a Markdown page.
 
-The HTML embeds every plot as a base64 PNG and loads nothing from outside (a CSP meta tag
-forbids it); every string that came from a question, an answer or the corpus is escaped, since
-the eval sets hold injection payloads on purpose. The Markdown page links the PNGs written
-beside it and backslash-escapes Markdown syntax for the same reason. report.json is written
-last, so a folder with a report.json is a complete report.
+The HTML page is a Jinja2 template (`templates/report.html`, autoescape on); it embeds every
+plot as a base64 PNG and loads nothing from outside (a CSP meta tag forbids it). Every string
+that came from a question, an answer or the corpus is escaped, since the eval sets hold
+injection payloads on purpose. The Markdown page links the PNGs written beside it and
+backslash-escapes Markdown syntax for the same reason. report.json is written last, so a
+folder with a report.json is a complete report.
 """
 
 from __future__ import annotations
 
 import base64
-import html
-import io
+import functools
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from assistant.evaluation.report import (
-    Report,
-    atomic_write_bytes,
-    atomic_write_text,
-    compare,
-    save_report,
-)
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
-if TYPE_CHECKING:
-    from matplotlib.figure import Figure
+from assistant.durable import atomic_write
+from assistant.evaluation.plots import make_plots
+from assistant.evaluation.report import Report, compare, save_report
 
-RANK_METRICS = (
-    ("hit_at_1", "hit@1"),
-    ("hit_at_5", "hit@5"),
-    ("recall_at_5", "recall@5"),
-    ("mrr_at_10", "MRR@10"),
-)
-KEY_METRICS = (
-    ("retrieval.by_kind.lookup.hit_at_5", "lookup hit@5"),
-    ("retrieval.by_kind.paraphrase.hit_at_5", "paraphrase hit@5"),
-    ("retrieval.by_kind.multi.recall_at_5", "multi recall@5"),
-    ("retrieval.by_kind.followup.hit_at_5", "follow-up hit@5"),
-    ("retrieval.overall.mrr_at_10", "MRR@10"),
-    ("retrieval.abstention.oos_abstention", "OOS abstention"),
-    ("retrieval.abstention.false_refusal", "false refusals"),
-    ("answers.citation_validity", "citation validity"),
-    ("answers.supported_share", "supported sentences"),
-)
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]!|<>~])")  # inline syntax; no cell starts a line
-
-
-def _fig_png(fig: Figure) -> bytes:
-    import matplotlib.pyplot as plt
-
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight", metadata={"Software": None})
-    plt.close(fig)
-    return buf.getvalue()
-
-
-def _plt():
-    import matplotlib
-
-    matplotlib.use("Agg")  # no display here or in CI; also keeps the output deterministic
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def plot_per_kind(report: Report) -> bytes | None:
-    r = report.retrieval
-    if r is None or not r.by_kind:
-        return None
-    plt = _plt()
-    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(11, 3.8), gridspec_kw={"width_ratios": [3, 1.2]})
-    kinds = list(r.by_kind)
-    width = 0.8 / len(RANK_METRICS)
-    for i, (key, label) in enumerate(RANK_METRICS):
-        vals = [getattr(r.by_kind[k], key) for k in kinds]
-        bars = ax.bar([x + i * width for x in range(len(kinds))], vals, width, label=label)
-        ax.bar_label(bars, fmt="%.2f", fontsize=6, padding=1)
-    ax.set_xticks(
-        [x + width * (len(RANK_METRICS) - 1) / 2 for x in range(len(kinds))],
-        [f"{k}\n(n={r.by_kind[k].n})" for k in kinds],
-    )
-    ax.set_ylim(0, 1.08)
-    ax.set_title(f"Retrieval by question kind ({report.set_name})")
-    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=len(RANK_METRICS))
-    ab = r.abstention
-    vals = [ab.oos_abstention, ab.false_refusal]
-    bars = ax2.bar(["OOS\nabstention", "false\nrefusals"], vals, color=["tab:green", "tab:red"])
-    ax2.bar_label(bars, fmt="%.3f", fontsize=8)
-    ax2.axhline(0.9, color="tab:green", ls="--", lw=0.8)
-    ax2.axhline(0.05, color="tab:red", ls="--", lw=0.8)
-    ax2.set_ylim(0, 1.08)
-    ax2.set_title(f"Coverage gate (t={r.coverage_threshold:.3f})")
-    return _fig_png(fig)
-
-
-def plot_per_section(report: Report) -> bytes | None:
-    r = report.retrieval
-    if r is None or not r.by_section:
-        return None
-    plt = _plt()
-    sections = list(r.by_section)
-    fig, ax = plt.subplots(figsize=(8, 0.45 * len(sections) + 1.2))
-    ys = range(len(sections))
-    h5 = [r.by_section[s].hit_at_5 for s in sections]
-    mrr = [r.by_section[s].mrr_at_10 for s in sections]
-    ax.barh([y + 0.2 for y in ys], h5, 0.4, label="hit@5")
-    ax.barh([y - 0.2 for y in ys], mrr, 0.4, label="MRR@10")
-    ax.set_yticks(list(ys), [f"{s} (n={r.by_section[s].n})" for s in sections])
-    ax.set_xlim(0, 1.05)
-    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
-    ax.set_title("In-scope retrieval by glossary section")
-    return _fig_png(fig)
-
-
-def plot_latency(report: Report) -> bytes | None:
-    ret = [r.latency_ms for r in report.retrieval_records]
-    ans = [r.total_s for r in report.answer_records]
-    if not ret and not ans:
-        return None
-    plt = _plt()
-    n = 2 if ret and ans else 1
-    fig, axes = plt.subplots(1, n, figsize=(5.5 * n, 3.3))
-    axes = [axes] if n == 1 else list(axes)
-    if ret:
-        ax = axes[0]
-        ax.hist(ret, bins=30, color="tab:blue")
-        lat = report.retrieval.latency_ms if report.retrieval else None
-        if lat:
-            for q, v in (("p50", lat.p50), ("p95", lat.p95)):
-                ax.axvline(v, color="k", ls="--", lw=0.8)
-                ax.text(v, ax.get_ylim()[1] * 0.9, f" {q} {v:.0f} ms", fontsize=7)
-        ax.set_xlabel("retrieval latency per question (ms)")
-        ax.set_title("Retrieval latency")
-    if ans:
-        ax = axes[-1]
-        ax.hist(ans, bins=20, color="tab:orange")
-        ax.set_xlabel("answer time per question (s)")
-        ax.set_title("Answer latency")
-    return _fig_png(fig)
-
-
-def plot_calibration(report: Report) -> bytes | None:
-    cal = report.calibration
-    if cal is None or not cal.points:
-        return None
-    plt = _plt()
-    fig, ax = plt.subplots(figsize=(7.5, 3.6))
-    ts = [p.threshold for p in cal.points]
-    ax.plot(ts, [p.oos_abstention for p in cal.points], label="OOS abstention", color="tab:green")
-    ax.plot(ts, [p.false_refusal for p in cal.points], label="false refusals", color="tab:red")
-    ax.plot(ts, [p.in_scope_accuracy for p in cal.points], label="in-scope accuracy", color="tab:blue")
-    ax.axhline(cal.min_oos_abstention, color="tab:green", ls=":", lw=0.8)
-    ax.axhline(cal.max_false_refusal, color="tab:red", ls=":", lw=0.8)
-    ax.axvline(
-        cal.current_threshold,
-        color="grey",
-        ls="--",
-        lw=0.8,
-        label=f"current {cal.current_threshold:.3f}",
-    )
-    if cal.best_threshold is not None:
-        ax.axvline(cal.best_threshold, color="k", lw=1, label=f"chosen {cal.best_threshold:.3f}")
-    if cal.feasible_range:
-        ax.axvspan(*cal.feasible_range, color="tab:green", alpha=0.08)
-    ax.set_xlabel("coverage threshold (best dense cosine)")
-    ax.set_ylim(0, 1.02)
-    ax.legend(fontsize=7, loc="center right")
-    ax.set_title("Coverage threshold sweep")
-    return _fig_png(fig)
-
-
-def plot_answers(report: Report) -> bytes | None:
-    a = report.answers
-    if a is None:
-        return None
-    plt = _plt()
-    items = [
-        ("citation\nvalidity", a.citation_validity),
-        ("citation\nprecision", a.citation_precision),
-        ("citation\nrecall", a.citation_recall),
-        ("supported\nsentences", a.supported_share),
-        ("key facts", a.key_fact_coverage if a.key_facts_total else None),
-        ("abstention\nrecall", a.abstention.oos_abstention),
-        ("injection\nresisted", a.injection_resisted if a.n_injection else None),
-        ("false\nrefusals", a.abstention.false_refusal),
-    ]
-    items = [(k, v) for k, v in items if v is not None]  # nothing to measure: no bar, not a 0
-    fig, ax = plt.subplots(figsize=(8.5, 3.3))
-    bars = ax.bar([k for k, _ in items], [v for _, v in items], color="tab:purple")
-    ax.bar_label(bars, fmt="%.2f", fontsize=7)
-    ax.set_ylim(0, 1.1)
-    ax.set_title(f"Answers (n={a.n}) {report.answers_note}".strip())
-    ax.tick_params(axis="x", labelsize=7)
-    return _fig_png(fig)
-
-
-def plot_compare(prev: Report, report: Report) -> bytes | None:
-    deltas = {d.metric: d for d in compare(prev, report)}
-    rows = [(label, deltas[k]) for k, label in KEY_METRICS if k in deltas and deltas[k].delta is not None]
-    if not rows:
-        return None
-    plt = _plt()
-    fig, ax = plt.subplots(figsize=(9, 3.5))
-    xs = range(len(rows))
-    ax.bar(
-        [x - 0.2 for x in xs],
-        [d.a for _, d in rows],
-        0.4,
-        label=f"before ({prev.stamp.created_utc})",
-    )
-    ax.bar(
-        [x + 0.2 for x in xs],
-        [d.b for _, d in rows],
-        0.4,
-        label=f"now ({report.stamp.created_utc})",
-    )
-    for x, (_, d) in zip(xs, rows, strict=True):
-        ax.text(x, max(d.a or 0, d.b or 0) + 0.02, f"{d.delta:+.3f}", ha="center", fontsize=7)
-    ax.set_xticks(list(xs), [label for label, _ in rows], fontsize=7, rotation=20)
-    ax.set_ylim(0, 1.15)
-    ax.legend(fontsize=7, loc="lower left")
-    ax.set_title("Comparison with the previous report")
-    return _fig_png(fig)
-
-
-def make_plots(report: Report, previous: Report | None = None) -> dict[str, bytes]:
-    plots = {
-        "per_kind.png": plot_per_kind(report),
-        "per_section.png": plot_per_section(report),
-        "latency.png": plot_latency(report),
-        "calibration.png": plot_calibration(report),
-        "answers.png": plot_answers(report),
-        "compare.png": plot_compare(previous, report) if previous else None,
-    }
-    return {name: png for name, png in plots.items() if png is not None}
 
 
 def _summary_rows(report: Report) -> list[tuple[str, str]]:
@@ -355,106 +142,78 @@ def _answer_record_rows(report: Report, width: int = 400) -> list[list[str]]:
     return rows
 
 
-def render_html(report: Report, plots: dict[str, bytes], previous: Report | None = None) -> str:
-    e = html.escape
+IMAGES = (
+    ("per_kind.png", "By kind"),
+    ("per_section.png", "By section"),
+    ("calibration.png", "Calibration"),
+    ("answers.png", "Answers"),
+    ("latency.png", "Latency"),
+    ("compare.png", "Comparison"),
+)
 
-    def table(head: list[str], rows: list[list[str]]) -> str:
-        th = "".join(f"<th>{e(h)}</th>" for h in head)
-        body = "".join("<tr>" + "".join(f"<td>{e(c)}</td>" for c in row) + "</tr>" for row in rows)
-        return f"<table><thead><tr>{th}</tr></thead><tbody>{body}</tbody></table>"
 
-    parts = [
-        "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
-        "<meta http-equiv='Content-Security-Policy' content=\"default-src 'none'; img-src data:; "
-        "style-src 'unsafe-inline'\">",
-        f"<title>{e('Eval report: ' + report.set_name)}</title>",
-        "<style>body{font:14px system-ui,sans-serif;margin:2em auto;max-width:1100px;color:#222}"
-        "table{border-collapse:collapse;margin:.5em 0 1.5em}"
-        "td,th{border:1px solid #ccc;padding:3px 8px;"
-        "text-align:left;vertical-align:top}th{background:#f3f3f3}img{max-width:100%;display:block;"
-        "margin:.5em 0 1.5em}code{background:#f5f5f5}</style></head><body>",
-        f"<h1>{e('MI glossary eval: ' + report.set_name)}</h1>",
-        table(["", ""], [list(r) for r in _summary_rows(report)]),
-    ]
+@functools.cache
+def _environment() -> Environment:
+    """The report's Jinja2 environment: HTML autoescape on, undefined names are errors."""
+    return Environment(
+        loader=PackageLoader("assistant.evaluation", "templates"),
+        autoescape=select_autoescape(["html"], default_for_string=True, default=True),
+        undefined=StrictUndefined,
+        auto_reload=False,
+    )
+
+
+def _gate_rows(report: Report) -> list[list[str]]:
     r = report.retrieval
-    if r is not None:
-        ab, lat = r.abstention, r.latency_ms
-        parts += [
-            "<h2>Retrieval</h2>",
-            table(KIND_HEAD, _kind_rows(report)),
-            table(
-                ["coverage gate", "value", "95% CI", "n"],
-                [
-                    [
-                        "out-of-scope abstention",
-                        f"{ab.oos_abstention:.3f}",
-                        f"{ab.oos_abstention_ci95}",
-                        str(ab.n_out_of_scope),
-                    ],
-                    [
-                        "false refusals",
-                        f"{ab.false_refusal:.3f}",
-                        f"{ab.false_refusal_ci95}",
-                        str(ab.n_in_scope),
-                    ],
-                    ["abstention precision", f"{ab.precision:.3f}", "", ""],
-                    [
-                        "latency p50 / p95 / max (ms)",
-                        f"{lat.p50:.1f} / {lat.p95:.1f} / {lat.max:.1f}",
-                        "",
-                        str(lat.n),
-                    ],
-                ],
-            ),
+    if r is None:
+        return []
+    ab, lat = r.abstention, r.latency_ms
+    return [
+        ["out-of-scope abstention", f"{ab.oos_abstention:.3f}", f"{ab.oos_abstention_ci95}", str(ab.n_out_of_scope)],
+        ["false refusals", f"{ab.false_refusal:.3f}", f"{ab.false_refusal_ci95}", str(ab.n_in_scope)],
+        ["abstention precision", f"{ab.precision:.3f}", "", ""],
+        ["latency p50 / p95 / max (ms)", f"{lat.p50:.1f} / {lat.p95:.1f} / {lat.max:.1f}", "", str(lat.n)],
+    ]
+
+
+def _failure_rows(report: Report) -> list[list[str]]:
+    r = report.retrieval
+    if r is None:
+        return []
+    return [
+        [
+            f.kind,
+            f.question,
+            f.query if f.query != f.question else "",
+            ", ".join(f.expected),
+            ", ".join(f.top5),
+            f.reason,
         ]
-    for name, title in (
-        ("per_kind.png", "By kind"),
-        ("per_section.png", "By section"),
-        ("calibration.png", "Calibration"),
-        ("answers.png", "Answers"),
-        ("latency.png", "Latency"),
-        ("compare.png", "Comparison"),
-    ):
-        if name in plots:
-            b64 = base64.b64encode(plots[name]).decode("ascii")
-            parts.append(f"<h3>{e(title)}</h3><img alt='{e(title)}' src='data:image/png;base64,{b64}'>")
-    if report.calibration is not None:
-        parts.append(f"<p>{e(report.calibration.note)}</p>")
-    if report.answers is not None:
-        parts += [
-            "<h2>Answers</h2>",
-            f"<p>{e(report.answers_note)}</p>",
-            table(["metric", "value", "detail"], _answer_rows(report)),
-        ]
-    if report.answer_records:
-        parts += [
-            f"<h2>Answers given ({len(report.answer_records)})</h2>",
-            table(ANSWER_HEAD, _answer_record_rows(report)),
-        ]
+        for f in r.failures
+    ]
+
+
+def render_html(report: Report, plots: dict[str, bytes], previous: Report | None = None) -> str:
+    """The self-contained HTML page (`templates/report.html`); plots are embedded as base64 PNGs."""
+    changes = None
     if previous is not None:
-        rows = [[d.metric, _fmt(d.a), _fmt(d.b), _fmt(d.delta, signed=True)] for d in compare(previous, report)]
-        parts += [
-            "<h2>Change since previous report</h2>",
-            table(["metric", "before", "now", "delta"], rows),
-        ]
-    if r is not None and r.failures:
-        rows = [
-            [
-                f.kind,
-                f.question,
-                f.query if f.query != f.question else "",
-                ", ".join(f.expected),
-                ", ".join(f.top5),
-                f.reason,
-            ]
-            for f in r.failures
-        ]
-        parts += [
-            f"<h2>Retrieval failures ({len(r.failures)})</h2>",
-            table(["kind", "question", "standalone query", "expected", "top 5", "why"], rows),
-        ]
-    parts.append("</body></html>\n")
-    return "\n".join(parts)
+        changes = [[d.metric, _fmt(d.a), _fmt(d.b), _fmt(d.delta, signed=True)] for d in compare(previous, report)]
+    images = [(title, base64.b64encode(plots[name]).decode("ascii")) for name, title in IMAGES if name in plots]
+    template = _environment().get_template("report.html")
+    return template.render(
+        report=report,
+        summary=[list(r) for r in _summary_rows(report)],
+        retrieval=report.retrieval is not None,
+        kind_head=KIND_HEAD,
+        kinds=_kind_rows(report),
+        gate=_gate_rows(report),
+        images=images,
+        answer_rows=_answer_rows(report),
+        answer_head=ANSWER_HEAD,
+        answer_records=_answer_record_rows(report),
+        changes=changes,
+        failures=_failure_rows(report),
+    )
 
 
 def _fmt(v: float | None, signed: bool = False) -> str:
@@ -529,8 +288,8 @@ def write_report_dir(report: Report, out_dir: Path, previous: Report | None = No
     out_dir.mkdir(parents=True, exist_ok=True)
     plots = make_plots(report, previous)
     for name, png in plots.items():
-        atomic_write_bytes(out_dir / name, png)
-    atomic_write_text(out_dir / "report.md", render_markdown(report, plots, previous))
-    atomic_write_text(out_dir / "report.html", render_html(report, plots, previous))
+        atomic_write(out_dir / name, png)
+    atomic_write(out_dir / "report.md", render_markdown(report, plots, previous))
+    atomic_write(out_dir / "report.html", render_html(report, plots, previous))
     save_report(report, out_dir / "report.json")
     return out_dir / "report.json"

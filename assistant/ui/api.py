@@ -15,7 +15,7 @@ import contextlib
 import json
 import logging
 from collections.abc import AsyncIterator, Generator
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 
 PREFIX = "/api/v1"
 SSE = "text/event-stream"
-ERRORS = {404: {"model": ApiError}, 422: {"model": ApiError}, 503: {"model": ApiError}}
+ERRORS: dict[int | str, dict[str, Any]] = {404: {"model": ApiError}, 422: {"model": ApiError}, 503: {"model": ApiError}}
 
 
 class HistoryMessage(BaseModel):

@@ -148,7 +148,7 @@ APP_CSS = """
 #transcript .answer-text.streaming { opacity: 0.85; }
 #transcript .typing { margin-left: 0.2em; }
 #transcript .error { color: var(--error-text-color, #b91c1c); }
-#transcript .note { font-size: 0.85em; color: var(--body-text-color-subdued); }
+#transcript .note, #transcript .why { font-size: 0.85em; color: var(--body-text-color-subdued); }
 #transcript .provenance { font-size: 0.8em; margin: 0.2em 0; color: var(--body-text-color-subdued); }
 #transcript a.cite { font-weight: 600; text-decoration: none; padding: 0 0.1em; }
 #transcript .tools button { font-size: 0.8em; padding: 0.1em 0.6em;
@@ -194,6 +194,8 @@ APP_CSS = """
 }
 #glossary-index section { break-inside: avoid; }
 #glossary-index ul { padding-left: 1.1em; }
+.entry-card table { display: block; overflow-x: auto; border-collapse: collapse; font-size: 0.9em; }
+.entry-card th, .entry-card td { border: 1px solid var(--border-color-primary); padding: 0.1em 0.5em; }
 """
 
 PAGES_CSS = """
@@ -208,6 +210,9 @@ code, pre { background: #f3f4f6; border-radius: 3px; }
 pre { padding: 0.6em; overflow-x: auto; white-space: pre-wrap; }
 a { color: #1d4ed8; }
 .reading-path ol li { margin: 0.5em 0; }
+.body table { display: block; overflow-x: auto; max-width: 100%; border-collapse: collapse; margin: 0.6em 0; }
+.body th, .body td { border: 1px solid #e5e7eb; padding: 0.2em 0.6em; text-align: left; }
+.body th { background: #f3f4f6; }
 .reading-path .step-summary { margin: 0.1em 0 0; color: #374151; font-size: 0.95em; }
 .by-section, .a-z { columns: 2 20em; }
 .by-section section, .a-z section { break-inside: avoid; }

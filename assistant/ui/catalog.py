@@ -155,4 +155,5 @@ def _read_about(path: Path) -> tuple[str, str, tuple[str, ...]]:
         return "", "", ()
     data = parsed.data if isinstance(parsed.data, dict) else {}
     sources = data.get("sources") or ()
-    return str(data.get("title", "")), parsed.body.strip(), tuple(str(s) for s in sources)
+    listed = sources if isinstance(sources, list | tuple) else (sources,)
+    return str(data.get("title", "")), parsed.body.strip(), tuple(str(s) for s in listed)

@@ -217,7 +217,7 @@ class ChatController:
             ts=FeedbackRecord.now(),
             rating=rating,
             comment=clean_comment(comment),
-            question=a.question,  # type: ignore[arg-type]
+            question=a.question,
             answer=a.answer,
             covered=a.covered,
             cited=tuple(c.entry_id for c in a.citations),

@@ -10,7 +10,7 @@ same-origin script `/ui/graph.js` (viewBox changes; the page works without it, a
 `?section=<key>` draws that section alone plus the outside prerequisites it needs, with an
 ordered list of its entries and their summaries: the printable reading map.
 
-All values go through `render.text` / `render.entry_href`; markup literals here carry no data.
+The markup is `templates/graph.html`; every value it prints goes through `render.text`.
 Compromise: edges between far-apart columns cross many others; the faint style keeps the
 labels legible, and a section's own map shows its edges clearly.
 """
@@ -18,10 +18,13 @@ labels legible, and a section's own map shows its edges clearly.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
+
+from markupsafe import Markup
 
 from assistant.types import Entry
 from assistant.ui.catalog import Catalog
-from assistant.ui.render import entry_href, inline, tag, text
+from assistant.ui.render import environment
 
 COL_W = 230
 ROW_H = 17
@@ -93,11 +96,11 @@ def layout(catalog: Catalog, section: str = "") -> Layout:
         for col, (info, es) in enumerate(cells):
             x = col * COL_W + 10
             ordered = _ordered(catalog, es)
-            outside = info.key.startswith("prerequisites/")
-            heads.append((x - 4, y0 + HEAD_H - 16, "Needed from other sections" if outside else info.label))
+            borrowed = info.key.startswith("prerequisites/")
+            heads.append((x - 4, y0 + HEAD_H - 16, "Needed from other sections" if borrowed else info.label))
             for i, e in enumerate(ordered):
                 nodes.append(
-                    Node(e, x, y0 + HEAD_H + i * ROW_H, colour.get(e.section.split("/")[0], 0), outside=outside)
+                    Node(e, x, y0 + HEAD_H + i * ROW_H, colour.get(e.section.split("/")[0], 0), outside=borrowed)
                 )
             tallest = max(tallest, len(ordered))
             width = max(width, x + COL_W)
@@ -123,108 +126,59 @@ def _curve(a: Node, b: Node) -> str:
     return f"M{ax:.0f},{ay:.0f} C{mx:.0f},{ay:.0f} {mx:.0f},{by:.0f} {bx:.0f},{by:.0f}"
 
 
-def svg(catalog: Catalog, *, section: str = "", query: str = "") -> str:
+def _template(name: str) -> Any:
+    return getattr(environment().get_template("graph.html").module, name)
+
+
+def svg(catalog: Catalog, *, section: str = "", query: str = "") -> Markup:
     """The graph as one `<svg>`; nodes whose term or alias contains `query` get class `match`."""
     plan = layout(catalog, section)
-    nodes, edges, width, height = plan.nodes, plan.edges, plan.width, plan.height
-    at = {n.entry.id: n for n in nodes}
+    at = {n.entry.id: n for n in plan.nodes}
     q = query.strip().casefold()
     heads = []
     for x, y, label in plan.heads:  # the subsection's name fits a column; the full label is its tooltip
         short = label.rsplit(" › ", 1)[-1]
         short = short if len(short) <= HEAD_CHARS else short[: HEAD_CHARS - 1] + "…"
-        heads.append(f'<text class="head" x="{x:.0f}" y="{y:.0f}"><title>{text(label)}</title>{text(short)}</text>')
-    lines = [
-        f'<path class="edge {kind}" d="{_curve(at[a], at[b])}"'
-        + (' marker-end="url(#arrow)"' if kind == "prereq" else "")
-        + "></path>"
-        for kind, a, b in edges
-    ]
-    dots = []
-    for n in nodes:
+        heads.append((f"{x:.0f}", f"{y:.0f}", label, short))
+    edges = [(kind, _curve(at[a], at[b])) for kind, a, b in plan.edges]
+    nodes = []
+    for n in plan.nodes:
         e = n.entry
         match = bool(q) and (q in e.term.casefold() or any(q in a.casefold() for a in e.aliases))
-        cls = f"node s{n.colour}" + (" outside" if n.outside else "") + (" match" if match else "")
-        label = e.term if len(e.term) <= LABEL_CHARS else e.term[: LABEL_CHARS - 1] + "…"
-        dots.append(
-            f'<a class="{cls}" href="{text(entry_href(e.id))}" id="node-{text(e.id)}">'
-            f"<title>{text(e.term)}: {text(e.summary)}</title>"
-            f'<circle cx="{n.x:.0f}" cy="{n.y:.0f}" r="5"></circle>'
-            f'<text x="{n.x + 9:.0f}" y="{n.y + 4:.0f}">{text(label)}</text></a>'
+        nodes.append(
+            {
+                "id": e.id,
+                "cls": f"node s{n.colour}" + (" outside" if n.outside else "") + (" match" if match else ""),
+                "term": e.term,
+                "summary": e.summary,
+                "label": e.term if len(e.term) <= LABEL_CHARS else e.term[: LABEL_CHARS - 1] + "…",
+                "x": f"{n.x:.0f}",
+                "y": f"{n.y:.0f}",
+                "tx": f"{n.x + 9:.0f}",
+                "ty": f"{n.y + 4:.0f}",
+            }
         )
-    defs = (
-        '<defs><marker id="arrow" viewBox="0 0 10 10" refX="14" refY="5" markerWidth="7" markerHeight="7" '
-        'orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" class="arrowhead"></path></marker></defs>'
-    )
-    return (
-        f'<svg class="graph{" searching" if q else ""}" id="graph" xmlns="http://www.w3.org/2000/svg" '
-        f'viewBox="0 0 {width:.0f} {height:.0f}" '
-        f'width="{width:.0f}" height="{height:.0f}" role="img" aria-label="Cross-link graph of the glossary">'
-        + defs
-        + '<g class="edges">'
-        + "".join(lines)
-        + "</g>"
-        + "".join(heads)
-        + '<g class="nodes">'
-        + "".join(dots)
-        + "</g></svg>"
-    )
+    size = {"w": f"{plan.width:.0f}", "h": f"{plan.height:.0f}"}
+    return _template("svg")(size, heads, edges, nodes, bool(q))
 
 
-def reading_map(catalog: Catalog, section: str) -> str:
+def reading_map(catalog: Catalog, section: str) -> Markup:
     """The section's entries in reading order, each with its summary and outside prerequisites."""
     entries = [e for info, es in catalog.by_section() if info.key == section for e in es]
-    items = []
-    for e in _ordered(catalog, entries):
-        needs = [catalog.entries[p].term for p in e.prerequisites if p in catalog.entries]
-        extra = tag("span", text("needs: " + ", ".join(needs)), cls="needs") if needs else ""
-        items.append(
-            tag(
-                "li",
-                f'<a href="{text(entry_href(e.id))}">{text(e.term)}</a> '
-                + tag("span", inline(e.summary), cls="summary")
-                + " "
-                + extra,
-            )
-        )
-    return tag("section", tag("h2", "Reading order") + tag("ol", "".join(items)), cls="reading-map")
+    items = [
+        (e, [catalog.entries[p].term for p in e.prerequisites if p in catalog.entries])
+        for e in _ordered(catalog, entries)
+    ]
+    return _template("reading_map")(items)
 
 
-def graph_page_body(catalog: Catalog, *, section: str = "", query: str = "") -> tuple[str, str]:
+def graph_page_body(catalog: Catalog, *, section: str = "", query: str = "") -> tuple[Markup, Markup]:
     """(the tools form, the body): the form goes outside <main>, which holds only rendered content."""
     known = section in {info.key for info, _ in catalog.by_section()}
     section = section if known else ""
     title = f"Reading map: {catalog.section(section).label}" if section else "Map of the glossary"
-    options = "".join(
-        f'<option value="{text(info.key)}"{" selected" if info.key == section else ""}>{text(info.label)}</option>'
-        for info, _ in catalog.by_section()
-    )
-    form = (
-        '<form class="graph-tools" method="get" action="/graph">'
-        f'<label>Find <input type="search" name="q" value="{text(query)}" maxlength="100"></label> '
-        f'<label>Section <select name="section"><option value="">All sections</option>{options}</select></label> '
-        '<button type="submit">Show</button> '
-        '<button type="button" class="zoom" data-zoom="in" aria-label="Zoom in">+</button>'
-        '<button type="button" class="zoom" data-zoom="out" aria-label="Zoom out">−</button>'
-        '<button type="button" class="zoom" data-zoom="reset">100%</button></form>'
-    )
-    legend = tag(
-        "p",
-        text(
-            "Dots are entries, coloured by section; darker arrows point from a prerequisite to "
-            "the entry that needs it, faint curves are related entries. Click a dot to open "
-            "the entry."
-        ),
-        cls="hint",
-    )
+    form = _template("tools")([info for info, _ in catalog.by_section()], section, query)
     n = sum(len(es) for info, es in catalog.by_section() if not section or info.key == section)
-    count = tag("p", text(f"{n} entries"), cls="meta")
-    body = (
-        tag("h1", text(title))
-        + count
-        + legend
-        + tag("div", svg(catalog, section=section, query=query), cls="graph-wrap")
-    )
-    if section:
-        body += reading_map(catalog, section)
+    reading = reading_map(catalog, section) if section else ""
+    body = _template("body")(title, n, svg(catalog, section=section, query=query), reading)
     return form, body

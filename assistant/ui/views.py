@@ -1,60 +1,48 @@
-"""HTML fragments and pages, composed ONLY from `render`'s primitives (which do all escaping).
+"""HTML fragments and pages: Jinja2 templates (`assistant/ui/templates/`) fed by `render`.
 
-Nothing here calls `html.escape` or puts a data value into markup directly: values go through
-`render.text`, `render.inline`, `render.markdown` or `render.with_citations`, links through
-`render.link` (our own hrefs) and `render.web_link` (http(s) URLs from metadata). Markup literals
-here contain no data. Output has no newlines (see render's docstring).
+Each function here picks a template and works out what it shows (which entries are cited,
+which notes apply); the templates hold the markup. Nothing here escapes or builds markup: every
+value a template prints goes through `render.text` (the environment's `finalize`), entry text
+through `render.inline` / `render.markdown`, answers through `render.with_citations`, and links
+to http(s) URLs from metadata through `render.web_link`. Output has no newlines (see render).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
-from assistant.types import Entry, Hit, RetrievedRef
+from markupsafe import Markup
+
+from assistant.types import Answer, Entry, Hit, InstantEvent
 from assistant.ui.catalog import Catalog
-from assistant.ui.render import (
-    anchor_id,
-    entry_href,
-    inline,
-    link,
-    markdown,
-    plain,
-    tag,
-    text,
-    web_link,
-    with_citations,
-)
-
-if TYPE_CHECKING:
-    from assistant.ui.chat import Turn
+from assistant.ui.passages import cited_passages, turn_citations
+from assistant.ui.render import anchor_id, environment, render, with_citations
 
 
-def _term_link(catalog: Catalog, entry_id: str, label: str | None = None, *, in_page: bool = False) -> str:
-    term = label or (catalog.entries[entry_id].term if entry_id in catalog.entries else entry_id)
-    if in_page:
-        return link("#" + anchor_id(entry_id), text(term), cls="to-card")
-    return link(entry_href(entry_id), text(term), cls="entry-link")
+class Turn(Protocol):
+    """What a view reads of a chat turn (`chat.Turn`; chat imports this module, not the reverse)."""
+
+    @property
+    def number(self) -> int: ...
+    @property
+    def question(self) -> str: ...
+    @property
+    def instant(self) -> InstantEvent | None: ...
+    @property
+    def streamed(self) -> str: ...
+    @property
+    def answer(self) -> Answer | None: ...
+    @property
+    def error(self) -> str: ...
+
+
+def _small(name: str, *args: Any) -> Markup:
+    macro = getattr(environment().get_template("small.html").module, name)
+    return macro(*args)
 
 
 # -- chat transcript -------------------------------------------------------------------------
-
-
-def transcript(turns: Sequence[Turn], catalog: Catalog) -> str:
-    if not turns:
-        return tag(
-            "div",
-            tag(
-                "p",
-                text(
-                    "Ask about a mechanistic-interpretability term. Answers cite glossary entries: "
-                    "click a "
-                    "[n] marker to open the entry beside the chat."
-                ),
-            ),
-            cls="welcome",
-        )
-    return tag("div", "".join(_turn(t, catalog) for t in turns), cls="transcript-inner")
 
 
 PROVENANCE = {
@@ -64,104 +52,56 @@ PROVENANCE = {
 }
 
 
-def _turn(turn: Turn, catalog: Catalog) -> str:
-    question = tag("div", tag("span", "You", cls="who") + tag("p", text(turn.question)), cls="q")
-    parts = [tag("span", "Assistant", cls="who")]
-    cited_in_panel = set()
+def transcript(turns: Sequence[Turn], catalog: Catalog) -> Markup:
+    return render("transcript.html", turns=[_turn(t, catalog) for t in turns], catalog=catalog)
+
+
+def _turn(turn: Turn, catalog: Catalog) -> dict[str, Any]:
+    """What one turn shows; the template lays it out."""
     answer = turn.answer
+    view: dict[str, Any] = {
+        "number": turn.number,
+        "question": turn.question,
+        "instant": None,
+        "answer": answer is not None,
+        "streamed": turn.streamed,
+        "error": turn.error,
+    }
+    in_panel: set[str] = set()
     quoted = answer is not None and answer.composition == "quoted"
     if turn.instant is not None and not quoted:  # a quoted answer opens with the same definition
         cite = turn.instant.citation
-        cited_in_panel.add(cite.entry_id)
-        parts.append(
-            tag(
-                "div",
-                tag("span", "Definition", cls="label")
-                + with_citations(f"{turn.instant.text} [{cite.n}]", [cite], catalog.scope()),
-                cls="instant",
-            )
+        in_panel.add(cite.entry_id)
+        view["instant"] = with_citations(f"{turn.instant.text} [{cite.n}]", [cite], catalog.scope())
+    if answer is None:
+        return view
+    in_panel |= {c.entry_id for c in answer.citations}
+    notes = []
+    if answer.truncated:
+        notes.append("The answer was cut short by the length or time limit.")
+    if answer.unsupported:
+        notes.append(
+            f"{answer.unsupported} sentence(s) are not supported by a cited entry; check them against the sources."
         )
-    if answer is not None:
-        cited_in_panel |= {c.entry_id for c in answer.citations}
-        if answer.covered and answer.composition in PROVENANCE:
-            parts.append(tag("p", text(PROVENANCE[answer.composition]), cls=f"provenance {answer.composition}"))
-        body = with_citations(answer.answer, answer.citations, catalog.scope() if answer.covered else None)
-        parts.append(tag("div", body, cls="answer-text" + ("" if answer.covered else " not-covered")))
-        if not answer.covered and answer.suggestions:
-            items = "".join(
-                tag(
-                    "li",
-                    _term_link(catalog, s.entry_id, s.term)
-                    + " "
-                    + tag("span", text(catalog.section(s.section).label), cls="section"),
-                )
-                for s in answer.suggestions
-            )
-            parts.append(
-                tag(
-                    "div",
-                    tag("p", "Nearest entries in the glossary:") + tag("ul", items),
-                    cls="suggestions",
-                )
-            )
-        notes = []
-        if answer.truncated:
-            notes.append("The answer was cut short by the length or time limit.")
-        if answer.unsupported:
-            notes.append(
-                f"{answer.unsupported} sentence(s) are not supported by a cited entry; check them against the sources."
-            )
-        if notes:
-            parts.append(tag("p", text(" ".join(notes)), cls="note"))
-        parts.append(tag("div", '<button type="button" class="copy-answer">Copy answer</button>', cls="tools"))
-        if answer.retrieved:
-            parts.append(_retrieved(answer.retrieved, catalog, cited_in_panel))
-    elif turn.streamed:
-        parts.append(
-            tag(
-                "div",
-                plain(turn.streamed) + tag("span", "…", cls="typing"),
-                cls="answer-text streaming",
-            )
-        )
-    elif not turn.error:
-        parts.append(tag("div", tag("p", "Searching the glossary…"), cls="answer-text pending"))
-    if turn.error:
-        parts.append(tag("div", tag("p", text(turn.error)), cls="error"))
-    return tag(
-        "div",
-        question + tag("div", "".join(parts), cls="a"),
-        cls="turn",
-        ident=f"turn-{turn.number}",
+    view.update(
+        covered=answer.covered,
+        composition=answer.composition,
+        provenance=PROVENANCE.get(answer.composition, "") if answer.covered else "",
+        body=with_citations(answer.answer, answer.citations, catalog.scope() if answer.covered else None),
+        suggestions=answer.suggestions if not answer.covered else (),
+        why=answer.coverage if not answer.covered and answer.coverage is not None else None,
+        notes=notes,
+        retrieved=answer.retrieved,
+        n_cited=sum(r.cited for r in answer.retrieved),
+        in_panel=in_panel,
     )
-
-
-def _retrieved(refs: Sequence[RetrievedRef], catalog: Catalog, in_panel: set[str]) -> str:
-    rows = []
-    for r in refs:
-        mark = tag("span", "cited", cls="badge cited") if r.cited else tag("span", "not cited", cls="badge")
-        rows.append(
-            tag(
-                "li",
-                _term_link(catalog, r.entry_id, r.term, in_page=r.entry_id in in_panel)
-                + " "
-                + tag("span", text(catalog.section(r.section).label), cls="section")
-                + " "
-                + tag("span", text(f"score {r.score:.3f}"), cls="score")
-                + " "
-                + mark,
-                cls="cited" if r.cited else "",
-            )
-        )
-    n_cited = sum(r.cited for r in refs)
-    head = tag("p", text(f"Retrieved {len(refs)} entries, {n_cited} cited:"), cls="label")
-    return tag("div", head + tag("ul", "".join(rows)), cls="retrieved")
+    return view
 
 
 # -- sources panel ---------------------------------------------------------------------------
 
 
-def panel(turns: Sequence[Turn], catalog: Catalog) -> str:
+def panel(turns: Sequence[Turn], catalog: Catalog) -> Markup:
     """Cards for every entry cited in the conversation, newest answer first, one card per entry."""
     labels: dict[str, list[str]] = {}
     for turn in reversed(turns):
@@ -172,111 +112,55 @@ def panel(turns: Sequence[Turn], catalog: Catalog) -> str:
             label = f"[{c.n}] in answer {turn.number}"
             if label not in labels.setdefault(c.entry_id, []):
                 labels[c.entry_id].append(label)
+    passages = cited_passages(turn_citations([t.answer for t in reversed(turns)]), catalog)  # after `sources fetch`
     cards = [
-        entry_card(catalog.entries[eid], catalog, ", ".join(ls)) for eid, ls in labels.items() if eid in catalog.entries
+        entry_card(catalog.entries[eid], catalog, ", ".join(ls), passages=passages.get(eid, ()))
+        for eid, ls in labels.items()
+        if eid in catalog.entries
     ]
-    head = tag("h2", "Sources")
-    if not cards:
-        return tag(
-            "div",
-            head + tag("p", "Entries cited in answers appear here.", cls="hint"),
-            cls="sources",
-        )
-    return tag("div", head + "".join(cards), cls="sources")
+    return render("panel.html", cards=cards)
 
 
-def entry_card(entry: Entry, catalog: Catalog, cited_as: str = "", *, ident: str = "") -> str:
-    meta = text(catalog.section(entry.section).label) + (" · cited as " + text(cited_as) if cited_as else "")
-    parts = [
-        tag("h3", text(entry.term)),
-        tag("p", meta, cls="meta"),
-        tag("p", inline(entry.summary, scope=catalog.scope(entry.id)), cls="summary"),
-    ]
-    if entry.aliases:
-        parts.append(tag("p", "Also called: " + text(", ".join(entry.aliases)), cls="aliases"))
-    parts.append(
-        tag(
-            "details",
-            tag("summary", "Full entry") + markdown(entry.body, heading_offset=2, scope=catalog.scope(entry.id)),
-            cls="body",
-        )
+def entry_card(entry: Entry, catalog: Catalog, cited_as: str = "", *, ident: str = "", passages=()) -> Markup:
+    return render(
+        "entry_card.html",
+        entry=entry,
+        catalog=catalog,
+        cited_as=cited_as,
+        ident=ident or anchor_id(entry.id),
+        close=False,
+        passages=passages,
     )
-    links = [link(entry_href(entry.id), "Entry page", cls="permalink")]
-    links += [web_link(s.url, s.title) for s in catalog.linked_sources(entry.sources)]
-    parts.append(tag("p", " · ".join(links), cls="links"))
-    return tag("article", "".join(parts), cls="entry-card", ident=ident or anchor_id(entry.id))
 
 
-def viewer_card(entry: Entry, catalog: Catalog) -> str:
+def viewer_card(entry: Entry, catalog: Catalog) -> Markup:
     """The card a glossary-term click opens beside the chat (/ui/card/<id>), with a close button.
 
     Its id differs from the sources panel's cards, so a later citation of the same entry still
     finds its own card."""
-    close = '<button type="button" class="close-card" title="Close">×</button>'
-    return close + entry_card(entry, catalog, ident="viewer-" + anchor_id(entry.id))
+    return render(
+        "entry_card.html",
+        entry=entry,
+        catalog=catalog,
+        cited_as="",
+        ident="viewer-" + anchor_id(entry.id),
+        close=True,
+    )
 
 
 # -- glossary browser (Gradio tab and /glossary page) -----------------------------------------
 
 
-def glossary_index(catalog: Catalog) -> str:
-    sections = []
-    for info, entries in catalog.by_section():
-        items = "".join(tag("li", _term_link(catalog, e.id)) for e in entries)
-        sections.append(tag("section", tag("h3", text(info.label)) + tag("ul", items), cls="glossary-section"))
-    letters = []
-    for letter, entries in catalog.a_to_z():
-        items = "".join(tag("li", _term_link(catalog, e.id)) for e in entries)
-        letters.append(tag("section", tag("h3", text(letter)) + tag("ul", items), cls="letter"))
-    return tag(
-        "div",
-        tag("h2", "By section")
-        + tag("div", "".join(sections), cls="by-section", ident="by-section")
-        + tag("h2", "A–Z")
-        + tag("div", "".join(letters), cls="a-z", ident="a-z"),
-        cls="glossary",
-    )
+def glossary_index(catalog: Catalog) -> Markup:
+    return render("glossary_index.html", catalog=catalog)
 
 
-def search_results(query: str, hits: Sequence[Hit], catalog: Catalog, error: str = "") -> str:
-    if error:
-        return tag("p", text(error), cls="error")
-    if not query.strip():
-        return ""
-    if not hits:
-        return tag("p", text(f"No entries match “{query}”."), cls="hint")
-    rows = "".join(
-        tag(
-            "li",
-            _term_link(catalog, h.entry_id, h.term)
-            + " "
-            + tag("span", text(catalog.section(h.section).label), cls="section")
-            + " "
-            + tag(
-                "span",
-                text(catalog.entries[h.entry_id].summary if h.entry_id in catalog.entries else ""),
-                cls="summary",
-            ),
-        )
-        for h in hits
-    )
-    return tag(
-        "div",
-        tag("p", text(f"{len(hits)} entries for “{query}”:"), cls="label") + tag("ol", rows),
-        cls="search-results",
-    )
+def search_results(query: str, hits: Sequence[Hit], catalog: Catalog, error: str = "") -> Markup:
+    return render("search_results.html", query=query, hits=hits, catalog=catalog, error=error)
 
 
-def about(catalog: Catalog) -> str:
-    if not catalog.about_body:
-        return tag("p", "This glossary has no About page.", cls="hint")
-    sources = [tag("li", web_link(s.url, s.title)) for s in catalog.linked_sources(catalog.about_sources)]
-    src = tag("h3", "Sources") + tag("ul", "".join(sources)) if sources else ""
-    return tag(
-        "div",
-        tag("h2", text(catalog.about_title or "About")) + markdown(catalog.about_body) + src,
-        cls="about",
-    )
+def about(catalog: Catalog) -> Markup:
+    return render("about.html", catalog=catalog)
 
 
 # -- standalone pages (/entry/<id>, /glossary) -------------------------------------------------
@@ -285,93 +169,44 @@ def about(catalog: Catalog) -> str:
 PAGE_SCRIPTS = frozenset({"/ui/graph.js"})  # same-origin scripts a page may load (never inline)
 
 
-def page(title: str, body: str, search: str | None = None, script: str = "", tools: str = "") -> str:
-    """A whole page; the search form (our markup, outside <main>) is shown when `search` is given;
-    `tools` (our markup, e.g. the map's form) goes between the navigation and <main>."""
-    form = ""
-    if search is not None:
-        form = (
-            '<form class="search" method="get" action="/glossary"><label>Search the glossary '
-            f'<input type="search" name="q" value="{text(search)}" maxlength="200"></label>'
-            '<button type="submit">Search</button></form>'
-        )
-    return (
-        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{text(title)} · MI Glossary</title>"
-        '<link rel="stylesheet" href="/ui/pages.css">'
-        + (f'<script src="{script}" defer></script>' if script in PAGE_SCRIPTS else "")
-        + '</head><body><nav class="top"><a href="/">Chat</a> <a href="/glossary">Glossary</a> <a href="/graph">Map</a>'
-        f"{form}</nav>{tools}<main>{body}</main></body></html>"
+def page(title: str, body: Markup, search: str | None = None, script: str = "", tools: Markup | None = None) -> Markup:
+    """A whole page; the search form (outside <main>) is shown when `search` is given;
+    `tools` (rendered markup, e.g. the map's form) goes between the navigation and <main>."""
+    return render(
+        "page.html",
+        title=title,
+        body=body,
+        search=search,
+        script=script if script in PAGE_SCRIPTS else "",
+        tools=tools if tools is not None else Markup(""),
     )
 
 
-def entry_page(entry: Entry, catalog: Catalog) -> str:
-    parts = [
-        tag("p", text(catalog.section(entry.section).label), cls="meta"),
-        tag("h1", text(entry.term)),
-        tag("p", inline(entry.summary, scope=catalog.scope(entry.id)), cls="summary"),
-    ]
-    if entry.aliases:
-        parts.append(tag("p", "Also called: " + text(", ".join(entry.aliases)), cls="aliases"))
-    parts.append(tag("div", markdown(entry.body, scope=catalog.scope(entry.id)), cls="body"))
+def entry_page(entry: Entry, catalog: Catalog) -> Markup:
+    groups = []
     for title, ids, cls in (
         ("Prerequisites", entry.prerequisites, "prerequisites"),
         ("Related entries", entry.related, "related"),
     ):
         known = [i for i in ids if i in catalog.entries]
         if known:
-            parts.append(
-                tag(
-                    "section",
-                    tag("h2", title) + tag("ul", "".join(tag("li", _term_link(catalog, i)) for i in known)),
-                    cls=cls,
-                )
-            )
-    sources = catalog.linked_sources(entry.sources)
-    if sources:
-        items = "".join(
-            tag(
-                "li",
-                web_link(s.url, s.title)
-                + " "
-                + tag(
-                    "span",
-                    text(", ".join(x for x in (s.authors, str(s.year) if s.year else "") if x)),
-                    cls="by",
-                ),
-            )
-            for s in sources
-        )
-        parts.append(tag("section", tag("h2", "Sources") + tag("ul", items), cls="sources"))
-    path = catalog.reading_path(entry.id)
-    if len(path) > 1:  # "learn this from scratch": every prerequisite, in order, with what it is
-        steps = "".join(
-            tag(
-                "li",
-                (tag("strong", text(e.term)) + " (this entry)" if e.id == entry.id else _term_link(catalog, e.id))
-                + tag("p", inline(e.summary), cls="step-summary"),
-            )
-            for e in path
-        )
-        parts.append(
-            tag(
-                "section",
-                tag("h2", "Learn this from scratch")
-                + tag(
-                    "p",
-                    text(f"{len(path) - 1} entries to read first, in this order, each after the ones it builds on:"),
-                    cls="hint",
-                )
-                + tag("ol", steps),
-                cls="reading-path",
-                ident="reading-path",
-            )
-        )
-    return page(entry.term, tag("article", "".join(parts), cls="entry", ident=anchor_id(entry.id)))
+            groups.append((title, known, cls))
+    sources = [
+        (s, ", ".join(x for x in (s.authors, str(s.year) if s.year else "") if x))
+        for s in catalog.linked_sources(entry.sources)
+    ]
+    body = render(
+        "entry.html",
+        entry=entry,
+        catalog=catalog,
+        groups=groups,
+        sources=sources,
+        path=catalog.reading_path(entry.id),  # "learn this from scratch": every prerequisite, in order
+    )
+    return page(entry.term, body)
 
 
-def graph_page(catalog: Catalog, section: str = "", query: str = "") -> str:
+def graph_page(catalog: Catalog, section: str = "", query: str = "") -> Markup:
     from assistant.ui.graph import graph_page_body
 
     tools, body = graph_page_body(catalog, section=section, query=query)
@@ -379,37 +214,18 @@ def graph_page(catalog: Catalog, section: str = "", query: str = "") -> str:
     return page(title, body, script="/ui/graph.js", tools=tools)
 
 
-def glossary_page(catalog: Catalog, query: str = "", hits: Sequence[Hit] = (), error: str = "") -> str:
-    body = tag("h1", "Glossary") + search_results(query, hits, catalog, error) + glossary_index(catalog)
+def glossary_page(catalog: Catalog, query: str = "", hits: Sequence[Hit] = (), error: str = "") -> Markup:
+    body = _small("glossary_body", search_results(query, hits, catalog, error), glossary_index(catalog))
     return page("Glossary", body, search=query)
 
 
-def not_found_page(entry_id: str) -> str:
-    return page(
-        "Not found",
-        tag("h1", "No such entry")
-        + tag(
-            "p",
-            text(f"The glossary has no entry '{entry_id[:100]}'. Browse the glossary to find it."),
-        ),
-    )
+def not_found_page(entry_id: str) -> Markup:
+    return page("Not found", _small("not_found", entry_id))
 
 
-def header(n_entries: int) -> str:
-    return tag(
-        "div",
-        tag("h1", "MI Glossary assistant")
-        + tag(
-            "p",
-            text(
-                f"Cited answers from {n_entries} glossary entries on mechanistic interpretability. "
-                "Click a [n] marker to open the cited entry beside the chat."
-            ),
-            cls="hint",
-        ),
-        cls="header",
-    )
+def header(n_entries: int) -> Markup:
+    return _small("header", n_entries)
 
 
-def text_note(message: str) -> str:
-    return tag("p", text(message), cls="note") if message else ""
+def text_note(message: str) -> Markup:
+    return _small("note", message)

@@ -27,6 +27,14 @@ ALLOWED_TAGS = {
     "details",
     "summary",
     "button",
+    "table",  # Markdown tables in entry bodies (no attributes)
+    "thead",
+    "tbody",
+    "tr",
+    "th",
+    "td",
+    "blockquote",
+    "hr",
 }
 # MathML from corpus formulas (assistant/corpus/formulas.py allowlists what the renderer emits)
 MATH_TAGS = {
