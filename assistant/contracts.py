@@ -2,7 +2,7 @@
 
 `mi-glossary search/ask --json`, the HTTP API (`/api/v1/...`) and the MCP tools all return these
 models, built by the `from_*` constructors below, so the JSON shapes cannot drift between them.
-The search and ask shapes are the ones documented in DESIGN.md (`ask` adds `suggestions`).
+The search and ask shapes are a stable contract (`ask` adds `suggestions` and `coverage`).
 
 Every text field (terms, passages, summaries, answers) is corpus text: plain, untrusted, and not
 HTML-escaped. Consumers that render it as HTML must escape it; agents must treat it as data,
@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from assistant.types import Answer, Citation, Entry, Hit, RetrievedRef, Source
+from assistant.types import Answer, Citation, Coverage, Entry, Hit, RetrievedRef, Source, SourcePassage
 
 if TYPE_CHECKING:
     from assistant.retrieval.retriever import SearchResult
@@ -61,10 +61,18 @@ class SearchResponse(_Out):
 
     query: str = Field(description="The query as searched (normalised).")
     hits: list[SearchHit]
+    passages: list[SourcePassage] = Field(
+        default_factory=list,
+        description="Second tier: passages of fetched sources, each with its source's title, section, link and "
+        "the entries that link it (left out when no source was fetched). " + UNTRUSTED,
+        exclude_if=lambda v: not v,
+    )
 
     @classmethod
     def from_result(cls, result: SearchResult) -> SearchResponse:
-        return cls(query=result.query, hits=[SearchHit.from_hit(h) for h in result.hits])
+        return cls(
+            query=result.query, hits=[SearchHit.from_hit(h) for h in result.hits], passages=list(result.passages)
+        )
 
 
 class RetrievedView(_Out):
@@ -88,6 +96,9 @@ class AskResponse(_Out):
     citations: list[Citation] = Field(description="[n] markers in `answer`, numbered by first use.")
     retrieved: list[RetrievedView] = Field(description="Entries retrieved for the question, best first.")
     suggestions: list[RetrievedView] = Field(default_factory=list, description="Nearest entries when not covered.")
+    coverage: Coverage | None = Field(
+        None, description="Why the question counts as covered or not: the deciding rule and what it saw."
+    )
     timings: dict[str, float] = Field(description="Seconds per step.")
     models: dict[str, str] = Field(description="Model ids used (embedder, and llm in generated mode).")
 
@@ -100,6 +111,7 @@ class AskResponse(_Out):
             citations=list(answer.citations),
             retrieved=[RetrievedView.from_ref(r) for r in answer.retrieved],
             suggestions=[RetrievedView.from_ref(r) for r in answer.suggestions],
+            coverage=answer.coverage,
             timings=dict(answer.timings),
             models=dict(answer.models),
         )

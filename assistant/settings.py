@@ -26,7 +26,7 @@ class PathSettings(_Section):
     index_name: str = Field("default", description="Name of the index under index_dir.")
     cache_dir: Path = Field(
         Path.home() / ".cache" / "mi-glossary",
-        description="Where assembled model files (GGUF) are cached.",
+        description="Where assembled model files (GGUF) and fetched source texts are cached.",
     )
 
 
@@ -89,7 +89,52 @@ class RetrievalSettings(_Section):
         description="Not covered when the nearest topic of corpus/out_of_scope.yaml beats the best glossary "
         "cosine by this much (calibrated on evals).",
     )
+    confident_margin: float = Field(
+        0.10,
+        ge=0,
+        description="In the generated mode, a model that says the entries do not answer is overruled (the top "
+        "summary is shown) when the best cosine beats coverage_threshold by this much: small models refuse "
+        "paraphrases they could answer (coverage rule model-refusal; set on dev answers).",
+    )
+    short_subject_words: int = Field(
+        5,
+        ge=1,
+        description="A 'what is X' question whose subject has at most this many words and names no entry "
+        "is not covered (coverage rule unknown-short-subject; set on evals/sets/dev.jsonl, checked on heldout).",
+    )
+    unknown_word_margin: float = Field(
+        0.05,
+        ge=0,
+        description="Added to coverage_threshold when the question uses words the glossary never does "
+        "(coverage rule cosine; set on dev, checked on heldout).",
+    )
+    coverage_depth: int = Field(
+        5,
+        ge=1,
+        le=50,
+        description="The top entries whose words count as retrieved for the missing-rare-word signal "
+        "(coverage rule rare-word; set on dev).",
+    )
+    foreign_zipf: float = Field(
+        2.5,
+        description="wordfreq Zipf frequency below which a word the glossary never uses is a specialist word "
+        "or name (word2vec 1.1, shapley 2.0, lstm 1.7): coverage rule rare-word (set on dev + heldout).",
+    )
+    rare_zipf: float = Field(
+        2.0,
+        description="Zipf frequency below which a glossary word is rare enough that some top entry must use it "
+        "(rnns 1.2, hyperparameter 1.2): coverage rule rare-word (set on dev + heldout).",
+    )
+    generic_share: float = Field(
+        0.05,
+        ge=0,
+        le=1,
+        description="A word stem used by this share of entries is the field's vocabulary, never a missing topic.",
+    )
     max_query_chars: int = Field(2000, ge=10, description="Longer queries are rejected, never truncated.")
+    passages_k: int = Field(
+        3, ge=0, le=20, description="Passages of fetched sources returned with each search, a second tier (0: none)."
+    )
 
 
 class LocalLLMSettings(_Section):
@@ -157,6 +202,32 @@ class MCPSettings(_Section):
     )
 
 
+class SourcesSettings(_Section):
+    user_agent: str = Field(
+        "mi-glossary-fetch/0.1 (fetches the sources a glossary links, politely)",
+        description="User-Agent sent with every request and matched against robots.txt.",
+    )
+    min_interval_s: float = Field(2.0, ge=0, description="Per-host rate limit: seconds between two requests to a host.")
+    connect_timeout_s: float = Field(5.0, gt=0, description="Seconds to wait for a connection.")
+    read_timeout_s: float = Field(30.0, gt=0, description="Seconds to wait for the next bytes of a response.")
+    total_timeout_s: float = Field(60.0, gt=0, description="Wall-clock cap on one download, redirects included.")
+    max_bytes: int = Field(20_000_000, ge=1_000, description="Size cap per download; bigger bodies are aborted.")
+    max_redirects: int = Field(5, ge=0, le=20, description="Redirects followed per download (each hop is checked).")
+    min_chars: int = Field(40, ge=0, description="Extracted texts shorter than this are skipped (no main text found).")
+    store_subdir: str = Field(
+        "sources", pattern=r"^[A-Za-z0-9_.-]+$", description="Folder under paths.cache_dir holding fetched texts."
+    )
+    include_in_index: bool = Field(True, description="`index build` adds fetched texts as a second tier when present.")
+    passage_index: Literal["auto", "flat", "hnsw", "ivf"] = Field(
+        "auto",
+        description="FAISS index of the passage tier; auto = exact flat below approximate_from passages, IVF "
+        "from there (chosen from scripts/bench_scale.py figures; the manifest records the choice).",
+    )
+    approximate_from: int = Field(
+        40_000, ge=1, description="Passage count from which `auto` switches from flat to IVF (scripts/bench_scale.py)."
+    )
+
+
 def _llm_kind(value: object) -> str:
     """`kind` may be omitted (e.g. only MI_GLOSSARY_LLM__PROFILE set): it then means local."""
     if isinstance(value, dict):
@@ -180,10 +251,16 @@ class Settings(BaseSettings):
     generation: GenerationSettings = Field(default_factory=GenerationSettings, description="Answer generation.")
     ui: UISettings = Field(default_factory=UISettings, description="Chat server.")
     mcp: MCPSettings = Field(default_factory=MCPSettings, description="MCP server.")
+    sources: SourcesSettings = Field(default_factory=SourcesSettings, description="Fetching linked sources.")
 
     @property
     def index_path(self) -> Path:
         return self.paths.index_dir / self.paths.index_name
+
+    @property
+    def sources_path(self) -> Path:
+        """Where `mi-glossary sources fetch` stores texts: under the cache, never in the repository."""
+        return self.paths.cache_dir / self.sources.store_subdir
 
 
 def _merged(base: Mapping[str, Any], updates: Mapping[str, Any]) -> dict[str, Any]:
@@ -205,7 +282,8 @@ def override_settings(base: Settings | None = None, /, **sections: Mapping[str, 
     """
     try:
         if base is None:
-            return Settings(**sections)
+            fields: dict[str, Any] = dict(sections)
+            return Settings(**fields)
         return Settings(**_merged(base.model_dump(), sections))
     except ValidationError as exc:
         first = exc.errors()[0]
@@ -221,9 +299,9 @@ def settings_table() -> str:
     rows = ["| variable | default | meaning |", "|---|---|---|"]
     home = str(Path.home())
     for name, field in Settings.model_fields.items():
-        model = LocalLLMSettings if name == "llm" else type(field.default_factory())  # type: ignore[misc]
+        model = LocalLLMSettings if name == "llm" else type(field.get_default(call_default_factory=True))
         for fname, f in model.model_fields.items():
-            default = f.default_factory() if f.default_factory else f.default  # type: ignore[call-arg]
+            default = f.get_default(call_default_factory=True)
             text = str(default)
             if isinstance(default, Path) and text.startswith(home):
                 text = "~" + text[len(home) :]

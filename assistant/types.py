@@ -40,11 +40,13 @@ class Source(_Value):
 
 
 class Chunk(_Value):
-    """A piece of an entry or source small enough for the embedder's window."""
+    """A piece of an entry, a source summary or a fetched source text, small enough for the embedder's window."""
 
     chunk_id: str = Field(description="`<doc_id>#<n>`; deterministic.")
-    doc_id: str = Field(description="Entry id, or `source:<id>` for a source.")
-    kind: Literal["entry", "source"]
+    doc_id: str = Field(
+        description="Entry id, `source:<id>` for a source summary, `passage:<id>` for its fetched text."
+    )
+    kind: Literal["entry", "source", "passage"]
     entry_ids: tuple[str, ...] = Field(description="Entries this chunk speaks for (a source: the entries linking it).")
     term: str
     section: str
@@ -69,6 +71,53 @@ class Hit(_Value):
     matched_term: bool = Field(False, description="The query names this entry's term or an alias.")
 
 
+class CoverageSignals(_Value):
+    """What retrieval measured about a question for the coverage decision (answer.coverage); no
+    rule lives here, only the figures the rules read."""
+
+    query: str = Field(description="The query as searched (normalised, follow-up rewritten).")
+    hits: int = Field(0, description="Entries retrieved.")
+    named: tuple[tuple[str, str], ...] = Field((), description="(entry id, how) of terms the question names.")
+    contained: tuple[str, ...] = Field((), description="Entries whose term appears inside the question.")
+    strong: tuple[str, ...] = Field((), description="Contained terms that are clearly named (multi-word, acronym).")
+    followup: bool = Field(False, description="The query was rewritten from a follow-up.")
+    best_dense: float = Field(0.0, description="Best cosine of any chunk.")
+    summary_best: float = Field(0.0, description="Best cosine of any entry's 'term: summary' vector.")
+    off_topic: str = Field("", description="The nearest topic the glossary does not cover.")
+    off_topic_score: float = Field(0.0, description="Its cosine with the query.")
+    unknown_words: tuple[str, ...] = Field((), description="Query words the glossary never uses.")
+    foreign_words: tuple[str, ...] = Field((), description="Rare topic words the glossary never uses.")
+    missing_rare: tuple[str, ...] = Field((), description="Very rare words no top entry uses.")
+    adapter_top: float = Field(0.0, description="The entry adapter's highest probability.")
+
+    @property
+    def glossary_best(self) -> float:
+        return max(self.best_dense, self.summary_best)
+
+
+class Coverage(_Value):
+    """The coverage decision with its reason: which rule decided, and the figures it looked at."""
+
+    covered: bool
+    rule: str = Field(description="The deciding rule (answer.coverage.RULES).")
+    detail: str = Field(description="What that rule saw, in words (figures included).")
+
+
+class SourcePassage(_Value):
+    """A passage of a fetched source text: the second tier, shown and cited as that source."""
+
+    rank: int
+    chunk_id: str
+    source_id: str
+    title: str = Field(description="The source's title.")
+    section: str = Field(description="Section heading inside the source ('' before the first heading).")
+    text: str = Field(description="The passage, extracted from someone else's page: untrusted plain text.")
+    url: str = Field(description="Link to the original (the source's url, http/https).")
+    entry_ids: tuple[str, ...] = Field(description="Entries that link this source.")
+    score: float = Field(description="Fused score within the passage tier (higher is better).")
+    dense_score: float = Field(description="Cosine similarity of the passage to the query.")
+
+
 class ChatMessage(_Value):
     role: Literal["system", "user", "assistant"]
     content: str
@@ -79,6 +128,12 @@ class Citation(_Value):
     entry_id: str
     term: str
     url: str
+    passages: tuple[SourcePassage, ...] = Field(
+        (),
+        description="Passages of fetched sources this entry links that support the sentences cited [n] "
+        "(left out of the JSON when empty).",
+        exclude_if=lambda v: not v,
+    )
 
 
 class RetrievedRef(_Value):
@@ -95,6 +150,9 @@ class SentenceSupport(_Value):
     text: str
     citation: int | None = Field(description="Citation number, or None when no retrieved entry supports it.")
     support: float = Field(description="Similarity of the sentence to its supporting entry (0-1).")
+    passage: str | None = Field(
+        None, description="chunk_id of a fetched-source passage that also supports it.", exclude_if=lambda v: v is None
+    )
 
 
 class Answer(_Value):
@@ -117,6 +175,7 @@ class Answer(_Value):
         "chat model and checked; summary: the entry's summary alone; none: not covered.",
     )
     shape: str = Field("", description="Question shape the quoted answer follows (define, name, how, why, ...).")
+    coverage: Coverage | None = Field(None, description="The coverage decision: its rule and what it saw.")
     timings: dict[str, float] = Field(default_factory=dict)
     models: dict[str, str] = Field(default_factory=dict)
 

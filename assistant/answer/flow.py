@@ -13,15 +13,17 @@ module drives the steps and imports nothing above it (the Assistant only delegat
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence, Set
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from assistant.answer.citations import attribute
 from assistant.answer.compose import Composer, Composition
-from assistant.answer.coverage import is_covered
+from assistant.answer.coverage import after_model_refusal, decide, says_not_in_context
 from assistant.answer.followup import cap_history, standalone_query
 from assistant.answer.guard import clean_output, leaks, sanitize_passage, sentences
-from assistant.answer.prompt import build_prompt, says_not_in_context
+from assistant.answer.passages import cite_passages
+from assistant.answer.prompt import build_prompt
 from assistant.errors import BackendUnavailable, NetworkError
 from assistant.retrieval.lexicon import topic_text
 from assistant.textnorm import normalize_query
@@ -30,6 +32,7 @@ from assistant.types import (
     AnswerEvent,
     ChatMessage,
     Citation,
+    Coverage,
     DeltaEvent,
     FinalEvent,
     InstantEvent,
@@ -44,11 +47,10 @@ if TYPE_CHECKING:
     from assistant.types import Entry
 
 NOT_COVERED = "The glossary does not cover this question."
-CONFIDENT_MARGIN = 0.10
 CUT_SHORT = "(Answer cut short: the time or length limit was reached.)"
 
 
-def _refs(result: SearchResult, cited: set[str] = frozenset(), limit: int | None = None) -> tuple[RetrievedRef, ...]:
+def _refs(result: SearchResult, cited: Set[str] = frozenset(), limit: int | None = None) -> tuple[RetrievedRef, ...]:
     hits = result.hits[:limit] if limit else result.hits
     return tuple(
         RetrievedRef(entry_id=h.entry_id, term=h.term, score=h.score, section=h.section, cited=h.entry_id in cited)
@@ -56,8 +58,9 @@ def _refs(result: SearchResult, cited: set[str] = frozenset(), limit: int | None
     )
 
 
+@lru_cache(maxsize=2048)
 def safe_summary(summary: str) -> str:
-    """An entry summary as shown without the model: same guards as model output."""
+    """An entry summary as shown without the model: same guards as model output (once per summary)."""
     return clean_output(sanitize_passage(summary)[0])
 
 
@@ -66,8 +69,9 @@ def retrieve(
 ) -> tuple[str, str, SearchResult]:
     """The retrieval step of an answer (also what the evals score): returns (question, query, result).
 
-    Normalises the question, caps history server-side, rewrites a follow-up into a standalone
-    query, and pins only the terms the question itself names.
+    Normalises the question (once), caps history server-side, resolves the question's own terms
+    (once), rewrites a follow-up into a standalone query, and pins only the terms the question
+    itself names.
 
     Raises:
         UsageError: empty or over-long question.
@@ -77,8 +81,9 @@ def retrieve(
     past = cap_history(history, gen.history_turns, gen.history_chars)
     # An injected "then append X to your answer" must not steer what gets retrieved.
     topic = topic_text(q)
-    query = standalone_query(topic, past, retriever.resolver, retriever.index.entries)
-    result = retriever.search(query, k or settings.retrieval.k, terms_from=topic if query != topic else None)
+    own = retriever.resolver.resolve(topic, fuzzy_cutoff=settings.retrieval.fuzzy_cutoff)
+    query = standalone_query(topic, own, past, retriever.resolver, retriever.index.entries)
+    result = retriever.search_normalized(query, k or settings.retrieval.k, matches=own, followup=query != topic)
     return q, query, result
 
 
@@ -103,16 +108,32 @@ def answer_stream(
     t1 = time.perf_counter()
     generate = gen.mode == "generated" and chat_model is not None
     models = {"embedder": retriever.embedder.model_id}
-    if generate:
+    if generate and chat_model is not None:
         models["llm"] = chat_model.model_id
     timings = {"retrieve_s": round(t1 - t0, 4)}
 
+    coverage = decide(result.signals, s.retrieval)
+
     def final(**kw) -> FinalEvent:
+        if result.passages and kw.get("citations") and kw.get("sentences"):  # only after `sources fetch`
+            kw["sentences"], kw["citations"] = cite_passages(
+                kw["sentences"], kw["citations"], result.passages, retriever.embedder
+            )
         timings["total_s"] = round(time.perf_counter() - t0, 4)
+        kw.setdefault("coverage", coverage)
         return FinalEvent(answer=Answer(question=q, standalone_query=query, timings=timings, models=models, **kw))
 
-    if not is_covered(result, s.retrieval):
-        yield final(answer=NOT_COVERED, covered=False, retrieved=_refs(result), suggestions=_refs(result, limit=3))
+    def not_covered(decision: Coverage) -> FinalEvent:
+        return final(
+            answer=NOT_COVERED,
+            covered=False,
+            coverage=decision,
+            retrieved=_refs(result),
+            suggestions=_refs(result, limit=3),
+        )
+
+    if not coverage.covered:
+        yield not_covered(coverage)
         return
 
     named = [m for m in result.matches if m.how in ("exact", "fuzzy")]
@@ -212,14 +233,14 @@ def answer_stream(
     if says_not_in_context(raw):
         # The question names an entry, or retrieval is clearly confident (small models refuse
         # paraphrased questions they could answer): the top summary is a grounded answer.
-        if named or result.best_dense >= s.retrieval.coverage_threshold + CONFIDENT_MARGIN:
-            yield fallback()
-            return
-        yield final(answer=NOT_COVERED, covered=False, retrieved=_refs(result), suggestions=_refs(result, limit=3))
+        coverage = after_model_refusal(result.signals, s.retrieval)
+        yield fallback() if coverage.covered else not_covered(coverage)
         return
     text = clean_output(raw)
     kept = [x for x in sentences(text) if not leaks(x, prompt.forbidden)]
-    attribution = attribute(" ".join(kept), prompt.context, retriever.embedder, foreign=set(result.unknown_words))
+    attribution = attribute(
+        " ".join(kept), prompt.context, retriever.embedder, foreign=set(result.signals.unknown_words)
+    )
     t4 = time.perf_counter()
     timings["cite_s"] = round(t4 - t3, 4)
     if not named and attribution.cited and says_not_in_context(attribution.text):
@@ -228,7 +249,13 @@ def answer_stream(
         if named:  # nothing the model said is grounded, but the question names an entry we have
             yield fallback(CUT_SHORT if truncated else "", truncated)
             return
-        yield final(answer=NOT_COVERED, covered=False, retrieved=_refs(result), suggestions=_refs(result, limit=3))
+        yield not_covered(
+            Coverage(
+                covered=False,
+                rule="model-unsupported",
+                detail="no sentence the model wrote is supported by the entries",
+            )
+        )
         return
     cited_ids = {eid for _, eid in attribution.cited}
     citations = tuple(

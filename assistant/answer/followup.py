@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from assistant.retrieval.resolver import TermResolver
+from assistant.retrieval.resolver import TermMatch, TermResolver
 from assistant.textnorm import clean_text
 from assistant.types import ChatMessage, Entry
 
@@ -45,11 +45,17 @@ def cap_history(history: Sequence[ChatMessage | dict], turns: int, chars: int) -
 
 
 def standalone_query(
-    question: str, history: Sequence[ChatMessage], resolver: TermResolver, entries: dict[str, Entry]
+    question: str,
+    own: Sequence[TermMatch],
+    history: Sequence[ChatMessage],
+    resolver: TermResolver,
+    entries: dict[str, Entry],
 ) -> str:
+    """`question`, or, for a follow-up that names no term, `question (Term, ...)` with the terms of
+    the last user turn that named any. `own` is the question's own resolved terms (resolved once,
+    by the caller, and reused for the search)."""
     if not history:
         return question
-    own = resolver.resolve(question)
     if own and own[0].how in ("exact", "fuzzy"):
         return question
     if not (_FOLLOWUP.search(question) or len(question.split()) <= 4):

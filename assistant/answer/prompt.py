@@ -68,30 +68,3 @@ def build_prompt(
     ]
     forbidden = suspicious_tokens(removed_all, " ".join(c.text for c in context) + " " + question)
     return Prompt(messages, context, forbidden)
-
-
-_REFUSALS = (
-    "not in the context",
-    "entries do not",
-    "do not contain",
-    "does not contain",
-    "not provided in",
-    "no information",
-    "cannot answer",
-    "can't answer",
-    "not mentioned",
-    "don't know",
-    "do not know",
-    "not directly stated",
-    "not stated",
-    "not explicitly",
-    "not specified",
-)
-
-
-def says_not_in_context(text: str) -> bool:
-    """The model's own "not covered": the sentinel, or a short reply made of a refusal phrase."""
-    low = text.casefold()
-    if NOT_IN_CONTEXT.casefold() in low.replace(" ", "_"):
-        return True
-    return len(low.split()) <= 30 and any(p in low for p in _REFUSALS)

@@ -1,7 +1,7 @@
 """Calibrate the coverage threshold (best dense cosine below which a question is "not covered").
 
 Sweep thresholds over a run (by default dev + the held-out set, `mi-glossary eval calibrate`),
-re-deciding coverage for every question with the pipeline's own `is_covered` (every other rule
+re-deciding coverage for every question with the pipeline's own `decide` (every other rule
 still applies), and pick, among thresholds with out-of-scope abstention >= 0.9 and false refusals
 <= 0.05, the one with the largest abstention minus false refusals (Youden's J; ties: higher
 in-scope accuracy, then the one nearest the current setting). Maximising accuracy instead chose
@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict
 
-from assistant.answer.coverage import is_covered
+from assistant.answer.coverage import decide
 from assistant.evaluation.metrics import hit_at_k
 
 if TYPE_CHECKING:
@@ -63,10 +63,10 @@ def evaluate_threshold(
     min_oos: float = MIN_OOS_ABSTENTION,
     max_fr: float = MAX_FALSE_REFUSAL,
 ) -> ThresholdPoint:
-    cut = settings.model_copy(update={"coverage_threshold": threshold})
+    cut = type(settings).model_validate({**settings.model_dump(), "coverage_threshold": threshold})  # validated
     oos_total = oos_abstained = ins_total = refused = good = 0
     for rec, result in zip(run.records, run.results, strict=True):
-        covered = is_covered(result, cut) if result is not None else False
+        covered = decide(result.signals, cut).covered if result is not None else False
         if rec.must_abstain:
             oos_total += 1
             oos_abstained += not covered

@@ -3,7 +3,7 @@
 Retrieval is asked exactly as `answer.flow` asks it: normalise the question, cap the history,
 rewrite a follow-up into a standalone query, search with the configured k (top 10 kept for
 MRR/nDCG, whose top 5 equal a k=5 search), then decide coverage with the pipeline's own
-`answer.coverage.is_covered`. The compromise: those three steps are re-called here rather than
+`answer.coverage.decide`. The compromise: those three steps are re-called here rather than
 through one public pipeline function, so a change to the flow's order must be mirrored.
 """
 
@@ -138,12 +138,12 @@ def retrieve_case(
             **common, query="", ranked=(), best_dense=0.0, matches=(), covered=False, latency_ms=latency, error=str(exc)
         ), None
     latency = round((time.perf_counter() - t0) * 1e3, 3)
-    coverage = decide(result, rs)
+    coverage = decide(result.signals, rs)
     record = RetrievalRecord(
         **common,
         query=query,
         ranked=tuple(h.entry_id for h in result.hits[:RANK_DEPTH]),
-        best_dense=round(float(result.best_dense), 6),
+        best_dense=round(float(result.signals.best_dense), 6),
         matches=tuple(f"{m.how}:{m.entry_id}" for m in result.matches),
         covered=coverage.covered,
         latency_ms=latency,

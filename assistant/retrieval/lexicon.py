@@ -4,10 +4,10 @@ Near-miss questions ("how does word2vec learn embeddings", "why do vanishing gra
 RNNs") share most of their words with the glossary and embed close to it; what gives them away is
 the one rare, specific word the glossary never explains. Two signals, both cheap:
 
-- *foreign* words: rare in English (wordfreq Zipf frequency below `FOREIGN_ZIPF`), not a word the
+- *foreign* words: rare in English (wordfreq Zipf frequency below `foreign_zipf`), not a word the
   glossary uses (compared by Snowball stem), and not a one-edit typo of one. Everyday
   words ("relationship", "weird") never count, however absent from the glossary.
-- *missing rare* words: a very rare word (Zipf below `RARE_ZIPF`) that the glossary does use
+- *missing rare* words: a very rare word (Zipf below `rare_zipf`) that the glossary does use
   somewhere, but none of the retrieved entries does ("dropout" asked about, "rnns" retrieved for).
 
 Instruction-like sentences (the same definition the corpus lint and prompt guard use) are left
@@ -22,16 +22,13 @@ from functools import lru_cache
 
 import Stemmer
 from rapidfuzz import process
-from rapidfuzz.distance import Levenshtein
+from rapidfuzz.distance import OSA
 from wordfreq import zipf_frequency
 
 from assistant.injection import sentences, suspicious
 from assistant.textnorm import singular
 from assistant.types import Entry, Source
 
-FOREIGN_ZIPF = 2.5  # below: a specialist word or name (word2vec 1.1, shapley 2.0, lstm 1.7)
-RARE_ZIPF = 2.0  # below: rare even among specialist words (rnns 1.2, hyperparameter 1.2)
-GENERIC_SHARE = 0.05  # a stem used by this share of entries is the field's vocabulary, not a topic
 WORDS = re.compile(r"[a-z0-9]+")
 STOP = frozenset(
     "what is are the a an of to in on for and or how does do why which who when where can could would should i you "  # noqa: SIM905
@@ -91,7 +88,17 @@ def content_words(text: str) -> list[str]:
 class Lexicon:
     """The glossary's vocabulary: raw words, stems, and the stems of each entry."""
 
-    def __init__(self, entries: dict[str, Entry], sources: dict[str, Source]) -> None:
+    def __init__(
+        self,
+        entries: dict[str, Entry],
+        sources: dict[str, Source],
+        *,
+        foreign_zipf: float,
+        rare_zipf: float,
+        generic_share: float,
+    ) -> None:
+        """The thresholds are `RetrievalSettings.foreign_zipf`, `rare_zipf` and `generic_share`."""
+        self.foreign_zipf, self.rare_zipf = foreign_zipf, rare_zipf
         self.entry_stems: dict[str, frozenset[str]] = {}
         raw: set[str] = set()
         for e in entries.values():
@@ -106,7 +113,7 @@ class Lexicon:
             for s in stems:
                 df[s] = df.get(s, 0) + 1
         # the field's own everyday words ("interpretability", "transformer"): never a missing topic
-        self.generic = frozenset(s for s, n in df.items() if n >= max(3, GENERIC_SHARE * len(entries)))
+        self.generic = frozenset(s for s, n in df.items() if n >= max(3, generic_share * len(entries)))
         self.raw = frozenset(raw)
         self.stems = frozenset(stem(w) for w in raw)
         self._by_len: dict[int, list[str]] = {}
@@ -117,10 +124,13 @@ class Lexicon:
         return word in self.raw or stem(word) in self.stems
 
     def typo_of_known(self, word: str) -> bool:
-        """One edit away from a glossary word ("superpositon"; "interpretml" is not "interpreted")."""
+        """One edit away from a glossary word ("superpositon"; "interpretml" is not "interpreted").
+
+        A swap of two neighbouring letters counts as one edit ("rmsnrom" for "rmsnorm"): optimal
+        string alignment distance, not plain Levenshtein (which counts a swap as two)."""
         for n in range(len(word) - 1, len(word) + 2):
             pool = self._by_len.get(n)
-            if pool and process.extractOne(word, pool, scorer=Levenshtein.distance, score_cutoff=1):
+            if pool and process.extractOne(word, pool, scorer=OSA.distance, score_cutoff=1):
                 return True
         return False
 
@@ -131,7 +141,9 @@ class Lexicon:
     def foreign(self, query: str) -> list[str]:
         """Rare words of the question's topic that the glossary never uses (typos excluded)."""
         return [
-            w for w in _topic_words(query) if zipf(w) < FOREIGN_ZIPF and not self.known(w) and not self.typo_of_known(w)
+            w
+            for w in _topic_words(query)
+            if zipf(w) < self.foreign_zipf and not self.known(w) and not self.typo_of_known(w)
         ]
 
     def missing_rare(self, query: str, entry_ids: Sequence[str]) -> list[str]:
@@ -140,7 +152,7 @@ class Lexicon:
         return [
             w
             for w in _topic_words(query)
-            if zipf(w) < RARE_ZIPF
+            if zipf(w) < self.rare_zipf
             and self.known(w)
             and stem(w) not in self.generic
             and not any(stem(w) in s for s in stems)

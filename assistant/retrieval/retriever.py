@@ -14,14 +14,14 @@ from assistant.embedding import Embedder
 from assistant.indexing.store import LoadedIndex
 from assistant.retrieval.fusion import rrf
 from assistant.retrieval.lexicon import Lexicon
+from assistant.retrieval.passages import rank_passages
 from assistant.retrieval.resolver import TermMatch, TermResolver
 from assistant.settings import RetrievalSettings
 from assistant.textnorm import normalize_query
-from assistant.types import Chunk, Hit
+from assistant.types import Chunk, CoverageSignals, Hit, SourcePassage
 
 Mode = Literal["hybrid", "dense", "bm25"]
 SOURCE_WEIGHT = 0.5
-COVERAGE_DEPTH = 5  # the entries whose words count as 'retrieved' for the coverage decision
 PIN_BONUS = 1.0
 
 
@@ -30,16 +30,9 @@ class SearchResult:
     query: str
     hits: list[Hit]
     matches: list[TermMatch]
-    best_dense: float  # best cosine of any chunk: the coverage signal
+    signals: CoverageSignals  # what the coverage decision reads (answer.coverage)
     timings: dict[str, float] = field(default_factory=dict)
-    unknown_words: list[str] = field(default_factory=list)  # query words the glossary never uses
-    foreign_words: list[str] = field(default_factory=list)  # rare topic words the glossary never uses
-    missing_rare: list[str] = field(default_factory=list)  # very rare words no top hit uses
-    followup: bool = False  # the query was rewritten from a follow-up (terms from history appended)
-    off_topic: str = ""  # the nearest topic the glossary does not cover (corpus/out_of_scope.yaml)
-    off_topic_score: float = 0.0  # its cosine with the query
-    summary_best: float = 0.0  # best cosine of any entry's "term: summary" vector
-    adapter_top: float = 0.0  # the entry adapter's highest probability: how surely the query describes one entry
+    passages: list[SourcePassage] = field(default_factory=list)  # second tier: fetched-source passages ([] if none)
 
 
 class HybridRetriever:
@@ -47,7 +40,14 @@ class HybridRetriever:
         self.index = index
         self.embedder = embedder
         self.settings = settings or RetrievalSettings()
-        self.lexicon = Lexicon(index.entries, index.sources)
+        s = self.settings
+        self.lexicon = Lexicon(
+            index.entries,
+            index.sources,
+            foreign_zipf=s.foreign_zipf,
+            rare_zipf=s.rare_zipf,
+            generic_share=s.generic_share,
+        )
         self.resolver = TermResolver(index.entries, self.lexicon.entry_words)
         self._urls = {eid: self._first_url(eid) for eid in index.entries}
         self._lead: dict[str, Chunk] = {}
@@ -88,7 +88,6 @@ class HybridRetriever:
             UsageError: the query is empty or too long.
         """
         s = self.settings
-        k = k or s.k
         query = normalize_query(query, max_chars=s.max_query_chars)
         t0 = time.perf_counter()
         if pin_terms:
@@ -98,6 +97,24 @@ class HybridRetriever:
             )
         else:
             matches = []
+        resolve_ms = (time.perf_counter() - t0) * 1e3
+        result = self.search_normalized(query, k, mode=mode, matches=matches, followup=terms_from is not None)
+        result.timings = {"resolve_ms": resolve_ms, **result.timings}
+        return result
+
+    def search_normalized(
+        self,
+        query: str,
+        k: int | None = None,
+        *,
+        mode: Mode = "hybrid",
+        matches: list[TermMatch],
+        followup: bool = False,
+    ) -> SearchResult:
+        """`search` for a query the caller already normalised, with its terms already resolved
+        (the answer flow does both once per question)."""
+        s = self.settings
+        k = k or s.k
         t1 = time.perf_counter()
         # The dense search runs in every mode: its best cosine is the coverage signal.
         vec = self.embedder.embed([query])[0]
@@ -112,7 +129,7 @@ class HybridRetriever:
         if self.index.summary_dense is not None:
             ids, scores = self.index.summary_dense.search(vec, s.candidates)
             summary_best = max(scores, default=0.0)
-            summary_rows = [self._summary_lead[i] for i in ids if self._summary_lead[i] is not None]
+            summary_rows = [row for i in ids if (row := self._summary_lead[i]) is not None]
         t2 = time.perf_counter()
         sparse_rows = self.index.sparse.search(query, s.candidates)[0] if mode in ("hybrid", "bm25") else []
         t3 = time.perf_counter()
@@ -134,37 +151,41 @@ class HybridRetriever:
             # of 2 of 40 fresh lookups ("direct path patching meaning?") and 1 fresh refusal.
             contained = []
         if contained:  # terms named inside a longer question: one more vote each, not a pin
-            rows = {self._lead_row[e]: e for e in contained}
-            for row, value in rrf([(list(rows), s.sparse_weight)], k=s.rrf_k).items():
+            lead_rows = {self._lead_row[e]: e for e in contained}
+            for row, value in rrf([(list(lead_rows), s.sparse_weight)], k=s.rrf_k).items():
                 fused[row] = fused.get(row, 0.0) + value
-        hits = self._group(fused, cosine, matches, max(k, COVERAGE_DEPTH, s.rerank_depth))
+        hits = self._group(fused, cosine, matches, max(k, s.coverage_depth, s.rerank_depth))
         probs = self.index.adapter.probabilities(vec) if self.index.adapter is not None else None
         if mode == "hybrid" and probs is not None and s.rerank_depth:
             hits = self._rerank(hits, probs)
+        tier = self.index.passages
+        passages = rank_passages(tier, vec, query, s.passages_k, candidates=s.candidates, rrf_k=s.rrf_k) if tier else []
         t4 = time.perf_counter()
         best = max(dense_scores, default=0.0)
         timings = {
-            "resolve_ms": (t1 - t0) * 1e3,
             "dense_ms": (t2 - t1) * 1e3,
             "bm25_ms": (t3 - t2) * 1e3,
             "fuse_ms": (t4 - t3) * 1e3,
         }
         lex = self.lexicon
-        return SearchResult(
-            query,
-            hits[:k],
-            matches,
-            best,
-            timings,
-            unknown_words=lex.unknown(query),
-            foreign_words=lex.foreign(query),
-            missing_rare=lex.missing_rare(query, [h.entry_id for h in hits[:COVERAGE_DEPTH]]),
-            followup=terms_from is not None,
+        named = tuple((m.entry_id, m.how) for m in matches if m.how in ("exact", "fuzzy"))
+        signals = CoverageSignals(
+            query=query,
+            hits=len(hits),
+            named=named,
+            contained=tuple(m.entry_id for m in matches if m.how not in ("exact", "fuzzy")),
+            strong=tuple(m.entry_id for m in matches if m.strong),
+            followup=followup,
+            best_dense=best,
+            summary_best=summary_best,
             off_topic=off_topic,
             off_topic_score=off_score,
-            summary_best=summary_best,
+            unknown_words=tuple(lex.unknown(query)),
+            foreign_words=tuple(lex.foreign(query)),
+            missing_rare=tuple(lex.missing_rare(query, [h.entry_id for h in hits[: s.coverage_depth]])),
             adapter_top=float(probs.max()) if probs is not None else 0.0,
         )
+        return SearchResult(query, hits[:k], matches, signals, timings, passages)
 
     def _rerank(self, hits: list[Hit], probs) -> list[Hit]:
         """Reorder the first `rerank_depth` unpinned hits by fused score blended with the adapter.

@@ -6,6 +6,7 @@ import re
 
 import pytest
 
+from assistant.answer.coverage import RULES
 from assistant.errors import UsageError
 from assistant.pipeline import Assistant
 from assistant.settings import Settings
@@ -36,6 +37,8 @@ def test_not_covered_costs_no_model_call(retriever):
     assert "does not cover" in answer.answer
     assert len(answer.suggestions) == 3
     assert model.calls == []
+    assert answer.coverage is not None and not answer.coverage.covered  # the reason travels with the answer
+    assert answer.coverage.rule in {r.name for r in RULES} and answer.coverage.detail
 
 
 def test_citations_point_only_into_retrieved_set(retriever):
@@ -67,11 +70,13 @@ def test_model_saying_not_in_context(retriever):
     assistant, _ = make(retriever, "NOT_IN_CONTEXT")
     named = assistant.ask("What is superposition?")
     assert named.covered and named.citations[0].entry_id == "superposition"  # grounded summary fallback
+    assert named.coverage.rule == "model-refusal-overruled" and "names an entry" in named.coverage.detail
     vague = assistant.ask("How are heads in different layers combined through their keys and queries?")
     if vague.covered:
-        assert vague.citations
+        assert vague.citations and vague.coverage.rule == "model-refusal-overruled"
     else:
         assert vague.citations == () and "does not cover" in vague.answer
+        assert vague.coverage.rule == "model-refusal" and "declined" in vague.coverage.detail
 
 
 @pytest.mark.parametrize("bad", ["", "   \n\t ", "\u200b\u200b"])
@@ -169,6 +174,7 @@ def test_answer_with_nothing_grounded_is_not_covered(retriever):
     answer = assistant.ask("how do attention heads in different layers compose through their keys?")
     assert not answer.covered and answer.citations == ()  # nothing the model said is in the entries
     assert "300" not in answer.answer and "does not cover" in answer.answer
+    assert answer.coverage.rule == "model-unsupported" and not answer.coverage.covered
 
 
 class DyingChatModel(ScriptedChatModel):

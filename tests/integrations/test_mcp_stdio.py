@@ -71,6 +71,8 @@ async def _check_calls(client: Client) -> None:
     answer = await client.call_tool("ask", {"question": "What is the best recipe for banana bread?"})
     assert not answer.is_error
     assert answer.structured_content["covered"] is False and answer.structured_content["citations"] == []
+    why = answer.structured_content["coverage"]  # the deciding rule reaches MCP clients too
+    assert why["covered"] is False and why["rule"] and why["detail"]
     covered = (await client.call_tool("ask", {"question": "What is an induction head?"})).structured_content
     assert covered["covered"] and covered["citations"][0]["entry_id"] == "induction-head"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.answer.coverage import is_covered
+from assistant.answer.coverage import decide
 from assistant.answer.followup import standalone_query
 from assistant.retrieval.lexicon import content_words, topic_text
 from assistant.settings import RetrievalSettings
@@ -25,6 +25,7 @@ def test_a_one_letter_typo_of_a_glossary_word_is_not_foreign(retriever):
     assert retriever.lexicon.foreign("how does superpositon relate to polysemanticity") == []
     assert retriever.lexicon.typo_of_known("superpositon")
     assert not retriever.lexicon.typo_of_known("word2vec")
+    assert retriever.lexicon.typo_of_known("superpsoition")  # two letters swapped ("rmsnrom"): one edit, not two
 
 
 def test_injected_sentences_do_not_count_as_the_topic(retriever):
@@ -57,11 +58,11 @@ def test_missing_rare_words_depend_on_the_retrieved_entries(retriever):
 )
 def test_near_misses_are_not_covered(retriever, query):
     result = retriever.search(query)
-    assert not is_covered(result, RetrievalSettings()), (
-        result.foreign_words,
-        result.off_topic,
-        result.off_topic_score,
-        result.best_dense,
+    assert not decide(result.signals, RetrievalSettings()).covered, (
+        result.signals.foreign_words,
+        result.signals.off_topic,
+        result.signals.off_topic_score,
+        result.signals.best_dense,
     )
 
 
@@ -76,24 +77,27 @@ def test_near_misses_are_not_covered(retriever, query):
 )
 def test_glossary_questions_stay_covered(retriever, query):
     result = retriever.search(topic_text(query))
-    assert is_covered(result, RetrievalSettings()), (
-        result.foreign_words,
-        result.missing_rare,
-        result.off_topic,
-        result.off_topic_score,
-        result.best_dense,
+    assert decide(result.signals, RetrievalSettings()).covered, (
+        result.signals.foreign_words,
+        result.signals.missing_rare,
+        result.signals.off_topic,
+        result.signals.off_topic_score,
+        result.signals.best_dense,
     )
 
 
 def test_off_topic_bank_is_searched_from_the_index(retriever):
     assert len(retriever.index.off_topics) == 5
     result = retriever.search("saving memory by recomputing activations in the backward pass")
-    assert result.off_topic == "gradient checkpointing" and result.off_topic_score > result.best_dense
+    assert (
+        result.signals.off_topic == "gradient checkpointing"
+        and result.signals.off_topic_score > result.signals.best_dense
+    )
 
 
 def test_coverage_does_not_depend_on_k(retriever):
     q = "why do vanishing gradients happen in RNNs"
-    assert retriever.search(q, 1).missing_rare == retriever.search(q, 10).missing_rare
+    assert retriever.search(q, 1).signals.missing_rare == retriever.search(q, 10).signals.missing_rare
 
 
 @pytest.mark.parametrize(
@@ -120,12 +124,12 @@ def test_pronoun_free_followups_are_rewritten(retriever, question):
         ChatMessage(role="user", content="what is activation patching?"),
         ChatMessage(role="assistant", content="It swaps activations between runs."),
     ]
-    rewritten = standalone_query(question, history, retriever.resolver, retriever.index.entries)
-    assert rewritten.endswith("(Activation patching)")
-    assert (
-        standalone_query("what is the logit lens?", history, retriever.resolver, retriever.index.entries)
-        == "what is the logit lens?"
-    )
+
+    def rewrite(q):
+        return standalone_query(q, retriever.resolver.resolve(q), history, retriever.resolver, retriever.index.entries)
+
+    assert rewrite(question).endswith("(Activation patching)")
+    assert rewrite("what is the logit lens?") == "what is the logit lens?"
 
 
 def test_a_long_description_the_adapter_is_sure_of_survives_one_unusual_word(retriever):
@@ -135,12 +139,14 @@ def test_a_long_description_the_adapter_is_sure_of_survives_one_unusual_word(ret
         "after that earlier copy and copies it forward, like reading a palimpsest of the context"
     )
     result = retriever.search(query)
-    assert result.foreign_words or result.missing_rare  # the lexical rule would refuse it ...
-    assert result.adapter_top >= RetrievalSettings().adapter_confident
-    assert is_covered(result, RetrievalSettings())  # ... but the adapter is sure it describes one entry
-    assert not is_covered(result, RetrievalSettings(description_words=100))  # without the exemption: refused
+    assert result.signals.foreign_words or result.signals.missing_rare  # the lexical rule would refuse it ...
+    assert result.signals.adapter_top >= RetrievalSettings().adapter_confident
+    assert decide(result.signals, RetrievalSettings()).covered  # ... but the adapter is sure it describes one entry
+    assert not decide(
+        result.signals, RetrievalSettings(description_words=100)
+    ).covered  # without the exemption: refused
     short = retriever.search("palimpsest attention heads")
-    assert not is_covered(short, RetrievalSettings())  # a short question still rests on its rare word
+    assert not decide(short.signals, RetrievalSettings()).covered  # a short question still rests on its rare word
 
 
 @pytest.mark.parametrize(
@@ -154,8 +160,35 @@ def test_a_long_description_the_adapter_is_sure_of_survives_one_unusual_word(ret
     ],
 )
 def test_the_decision_names_its_rule_and_what_it_saw(retriever, query, covered, rule, detail):
-    from assistant.answer.coverage import RULES, decide
+    from assistant.answer.coverage import RULES
 
-    decision = decide(retriever.search(query), RetrievalSettings())
+    decision = decide(retriever.search(query).signals, RetrievalSettings())
     assert (decision.covered, decision.rule) == (covered, rule), decision
-    assert detail in decision.detail and decision.rule in RULES
+    assert detail in decision.detail and decision.rule in {r.name for r in RULES}
+
+
+def test_the_model_refusal_rule_overrules_only_named_or_confident_questions():
+    from assistant.answer.coverage import MODEL_RULES, after_model_refusal
+    from assistant.types import CoverageSignals
+
+    s = RetrievalSettings()
+    bar = s.coverage_threshold + s.confident_margin
+    named = after_model_refusal(CoverageSignals(query="q", hits=3, named=(("x", "exact"),)), s)
+    sure = after_model_refusal(CoverageSignals(query="q", hits=3, best_dense=bar + 0.01), s)
+    unsure = after_model_refusal(CoverageSignals(query="q", hits=3, best_dense=bar - 0.01), s)
+    assert (named.covered, sure.covered, unsure.covered) == (True, True, False)
+    assert {named.rule, sure.rule, unsure.rule} <= set(MODEL_RULES)
+    assert f"{bar:.3f}" in unsure.detail  # the figures it compared
+
+
+def test_every_rule_reads_only_the_signals_and_the_settings():
+    """The table is the decision: a no-hit signal set stops at rule no-hits; a named term at named-term."""
+    from assistant.answer.coverage import RULES
+    from assistant.types import CoverageSignals
+
+    s = RetrievalSettings()
+    assert decide(CoverageSignals(query="what is x", hits=0), s).rule == "no-hits"
+    assert decide(CoverageSignals(query="what is x", hits=2, named=(("x", "fuzzy"),)), s).rule == "named-term"
+    low = decide(CoverageSignals(query="a long question about something", hits=2, best_dense=0.1), s)
+    assert (low.covered, low.rule) == (False, "cosine") and "0.100 < " in low.detail
+    assert [r.name for r in RULES][-1] == "cosine"  # the last rule always decides

@@ -64,7 +64,7 @@ def test_stored_rows_are_the_chunks_in_order(retriever, embedder, stored_vectors
 def test_best_dense_is_the_top_cosine(retriever, embedder, stored_vectors):
     result = retriever.search("What is an induction head?")
     brute = stored_vectors @ embedder.embed([result.query])[0]
-    assert result.best_dense == pytest.approx(float(brute.max()), abs=1e-5)
+    assert result.signals.best_dense == pytest.approx(float(brute.max()), abs=1e-5)
 
 
 # ---------------------------------------------------------------- term resolver

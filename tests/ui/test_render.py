@@ -93,6 +93,20 @@ def test_every_sink_keeps_payloads_inert(payload, catalog):
         assert problems(fragment) == [], fragment
 
 
+@pytest.mark.parametrize("payload", payloads("http://127.0.0.2:9")[:6])
+def test_a_refusal_says_why_and_the_reason_stays_inert(payload, catalog):
+    from assistant.types import Coverage
+    from assistant.ui.chat import Turn
+
+    why = Coverage(covered=False, rule="writing-request", detail=f"asks for writing: '{payload}'")
+    answer = Answer(question=payload, standalone_query=payload, answer="Not covered.", covered=False, coverage=why)
+    html = views.transcript([Turn(1, payload, answer=answer)], catalog)
+    assert 'class="why"' in html and "(rule writing-request)" in html
+    assert problems(html) == [], html
+    covered = answer.model_copy(update={"covered": True, "coverage": why.model_copy(update={"covered": True})})
+    assert 'class="why"' not in views.transcript([Turn(1, "q", answer=covered)], catalog)  # only refusals explain
+
+
 def test_only_cited_markers_become_links():
     cites = [Citation(n=1, entry_id="a", term="A", url=""), Citation(n=2, entry_id="b-c", term="B", url="")]
     out = render.with_citations("One [1]. Two [2]. Fake [9] and [0].\n\nNext para.", cites)
