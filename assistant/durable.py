@@ -1,8 +1,10 @@
-"""Durable-file helpers shared by the index store and the model assembly.
+"""Durable-file helpers shared by the index store, the model assembly, eval reports and feedback.
 
-sha256 of a file (with optional byte progress), fsync of a folder so a rename itself persists,
-whether the process that owns a lock or staged file is still alive, and the words for a failed
-write (disk full, read-only, I/O error) that both writers show the user.
+sha256 of a file (with optional byte progress); the one way to write a file durably
+(`write_new` + `atomic_write`: a fresh temporary file, fsync, `os.replace`, fsync of the folder);
+the one lock (`locked_file`, an exclusive `flock`, released by the kernel when its holder dies);
+fsync of a folder so a rename itself persists; whether a process is still alive; and the words
+for a failed write (disk full, read-only, I/O error) that every writer shows the user.
 
 Compromise: numpy and faiss report a short write without an errno; `names_file` calls it "no
 space left" only when the disk is then (almost) full, which is what a short write on a local
@@ -13,8 +15,10 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import fcntl
 import hashlib
 import os
+import secrets
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -112,6 +116,97 @@ def fsync_dir(folder: Path, *, strict: bool = True) -> None:
             raise
     finally:
         os.close(fd)
+
+
+def write_new(path: Path, data: bytes) -> None:
+    """Create `path` (it must not exist: O_EXCL never follows or reuses a file), write `data`, fsync.
+
+    Mode 0o666 lets the umask decide (mkstemp's 0o600 would make reports unreadable to anyone
+    else on a shared machine). On failure the partial file is removed and the OSError names it.
+    """
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    try:
+        with names_file(path), os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+
+
+def temp_beside(path: Path) -> Path:
+    """A fresh temporary name in `path`'s folder (same file system, so the rename is atomic)."""
+    return path.parent / f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
+
+
+def atomic_write(path: Path, data: bytes | str) -> None:
+    """Replace `path` with `data` so a reader sees the old file or the new one, never half of one."""
+    raw = data.encode("utf-8") if isinstance(data, str) else data
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = temp_beside(path)
+    write_new(tmp, raw)
+    try:
+        tmp.replace(path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    fsync_dir(path.parent)
+
+
+class LockHeld(Exception):
+    """`locked_file(wait=False)` found the lock taken; `owner` is what its holder wrote in it."""
+
+    def __init__(self, path: Path, owner: str) -> None:
+        super().__init__(f"{path} is held by {owner or 'another process'}")
+        self.path, self.owner = path, owner
+
+
+@contextlib.contextmanager
+def locked_file(
+    path: Path, *, flags: int = os.O_RDWR, mode: int = 0o644, wait: bool = True, owner: bool = False
+) -> Iterator[int]:
+    """Open `path` (created if missing) holding an exclusive `flock` on it; yields the fd.
+
+    The kernel releases the lock when the holder exits, however it dies, so a killed process
+    never leaves a lock that blocks. `owner=True` makes it a lock file: our pid is written into
+    it, and it is removed on release (after checking, once locked, that the name still points at
+    the file we locked; a holder that removed it in between means: lock the new file).
+
+    Raises:
+        LockHeld: `wait=False` and another process holds it.
+    """
+    while True:
+        fd = os.open(path, flags | os.O_CREAT, mode)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            os.close(fd)
+            try:
+                held_by = path.read_text().strip()
+            except OSError:
+                held_by = ""
+            raise LockHeld(path, f"pid {held_by}" if held_by else "") from None
+        if not owner:
+            break
+        try:
+            same = os.fstat(fd).st_ino == path.stat().st_ino
+        except FileNotFoundError:
+            same = False
+        if same:
+            break
+        os.close(fd)
+    try:
+        if owner:
+            with names_file(path):
+                os.ftruncate(fd, 0)
+                os.write(fd, str(os.getpid()).encode())
+        yield fd
+    finally:
+        if owner:
+            with contextlib.suppress(OSError):
+                path.unlink(missing_ok=True)
+        os.close(fd)  # also releases the flock
 
 
 def pid_alive(pid: int) -> bool:

@@ -17,8 +17,8 @@ from pathlib import Path
 import yaml
 
 from assistant.corpus import load_corpus
+from assistant.durable import atomic_write
 from assistant.evaluation.dataset import EvalCase, Turn, case_id, parse_cases, split_of
-from assistant.evaluation.report import atomic_write_text
 
 HERE = Path(__file__).resolve().parent
 QUESTIONS = HERE / "questions"
@@ -115,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1 if missing else 0
     SETS.mkdir(parents=True, exist_ok=True)
     for name, text in texts.items():
-        atomic_write_text(SETS / f"{name}.jsonl", text)
+        atomic_write(SETS / f"{name}.jsonl", text)
     sizes = {n: t.count("\n") for n, t in texts.items()}
     print(f"wrote {sizes} ({len(cases)} questions) {counts}")
     return 1 if missing else 0

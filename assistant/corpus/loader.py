@@ -53,13 +53,6 @@ class Corpus:
             h.update(f"{path}\0{self.file_hashes[path]}\n".encode())
         return h.hexdigest()
 
-    def entry_url(self, entry_id: str) -> str:
-        entry = self.entries[entry_id]
-        for sid in entry.sources:
-            if sid in self.sources:
-                return self.sources[sid].url
-        return ""
-
     def linked_by(self, source_id: str) -> tuple[str, ...]:
         return tuple(sorted(e.id for e in self.entries.values() if source_id in e.sources))
 
@@ -95,7 +88,27 @@ def _read(path: Path, problems: _Problems) -> str | None:
     except UnicodeDecodeError as exc:
         problems.add(path, raw.count(b"\n", 0, exc.start) + 1, "not valid UTF-8 (save the file as UTF-8)")
         return None
+    return _normalized(text)
+
+
+def _normalized(text: str) -> str:
     return text.removeprefix("\ufeff").replace("\r\n", "\n")
+
+
+def text_hash(text: str) -> str:
+    """The hash of one corpus file's (normalised) text, as the manifest records it."""
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def corpus_file_hashes(root: Path) -> dict[str, str]:
+    """Relative path -> `text_hash` of every file a build reads, without parsing anything: what
+    the staleness check compares with the manifest (the loader records the same hashes)."""
+    now: dict[str, str] = {}
+    paths = [*root.glob("entries/**/*.md"), *root.glob("sources/**/*.md"), root / "about.md", root / OFF_TOPICS_FILE]
+    for path in paths:
+        if path.is_file():
+            now[str(path.relative_to(root))] = text_hash(_normalized(path.read_bytes().decode("utf-8", "replace")))
+    return now
 
 
 def _validation_lines(exc: ValidationError, key_lines: dict[str, int]) -> list[tuple[int, str]]:
@@ -135,13 +148,13 @@ def _load_sections(root: Path, problems: _Problems) -> dict[str, Section]:
 def _load_files(root: Path, problems: _Problems, hashes: dict[str, str]):
     entries: dict[str, tuple[Path, EntryFront, str, dict[str, int]]] = {}
     sources: dict[str, tuple[Path, SourceFront, str, dict[str, int]]] = {}
-    seen: dict[str, Path] = {}
+    seen: dict[str, str] = {}
     for kind, folder in (("entry", root / "entries"), ("source", root / "sources")):
         for path in sorted(folder.rglob("*.md")) if folder.is_dir() else []:
             text = _read(path, problems)
             if text is None:
                 continue
-            hashes[str(path.relative_to(root))] = hashlib.sha256(text.encode()).hexdigest()
+            hashes[str(path.relative_to(root))] = text_hash(text)
             try:
                 parsed = parse(text)
             except FrontMatterError as exc:
@@ -164,11 +177,13 @@ def _load_files(root: Path, problems: _Problems, hashes: dict[str, str]):
                 continue
             seen[key] = _display(path)
             low, high = lint.ENTRY_WORDS if kind == "entry" else lint.SOURCE_WORDS
-            msg = lint.word_count_problem(parsed.body, low, high, kind)
-            if msg:
-                problems.add(path, parsed.body_line, msg)
-            target = entries if kind == "entry" else sources
-            target[front.id] = (path, front, parsed.body.strip(), parsed.key_lines)  # type: ignore[assignment]
+            count_problem = lint.word_count_problem(parsed.body, low, high, kind)
+            if count_problem:
+                problems.add(path, parsed.body_line, count_problem)
+            if isinstance(front, EntryFront):
+                entries[front.id] = (path, front, parsed.body.strip(), parsed.key_lines)
+            else:
+                sources[front.id] = (path, front, parsed.body.strip(), parsed.key_lines)
     return entries, sources
 
 
@@ -232,7 +247,7 @@ def _load_off_topics(root: Path, problems: _Problems, hashes: dict[str, str], ra
     text = _read(path, problems)
     if text is None:
         return ()
-    hashes[OFF_TOPICS_FILE] = hashlib.sha256(text.encode()).hexdigest()
+    hashes[OFF_TOPICS_FILE] = text_hash(text)
     try:
         data = load_strict(text)
         parsed = OffTopicFile.model_validate(data)
@@ -280,7 +295,7 @@ def check_corpus(root: Path) -> tuple[Corpus | None, list[str]]:
     about = root / "about.md"
     if about.is_file():
         text = _read(about, problems) or ""
-        hashes["about.md"] = hashlib.sha256(text.encode()).hexdigest()
+        hashes["about.md"] = text_hash(text)
         try:
             parsed = parse(text)
             front = AboutFront.model_validate(parsed.data)

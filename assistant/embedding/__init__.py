@@ -25,10 +25,6 @@ class Embedder(Protocol):
         ...
 
 
-class TokenCounter(Protocol):
-    def __call__(self, text: str) -> int: ...
-
-
 def make_embedder(settings: LocalEmbedderSettings) -> Embedder:
     """Composition root for embedders (only the local kind exists: it is the tested one)."""
     from assistant.embedding.local import SentenceTransformerEmbedder

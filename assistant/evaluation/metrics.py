@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Sequence
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict
 
 
@@ -53,13 +54,8 @@ def ndcg_at_k(ranked: Sequence[str], expected: Iterable[str], k: int = 10) -> fl
 
 
 def percentile(values: Sequence[float], q: float) -> float:
-    """Linear-interpolated percentile (numpy's default), q in [0, 100]; 0.0 for no values."""
-    if not values:
-        return 0.0
-    xs = sorted(values)
-    pos = (len(xs) - 1) * q / 100.0
-    lo, hi = math.floor(pos), math.ceil(pos)
-    return xs[lo] + (xs[hi] - xs[lo]) * (pos - lo)
+    """`np.percentile` (linear interpolation), q in [0, 100]; 0.0 for no values."""
+    return float(np.percentile(values, q)) if len(values) else 0.0
 
 
 def wilson_interval(successes: int, n: int, z: float = 1.96) -> tuple[float, float]:

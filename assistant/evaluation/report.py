@@ -3,8 +3,8 @@
 The stamp names the index build and its corpus fingerprint, the embedder and LLM ids, the full
 settings, the git commit (read from .git without running git) and the time. `content_hash`
 hashes everything except the time and latencies, so two runs on the same index with the same
-settings must produce the same hash (the reproducibility check). Files are written atomically:
-a temporary file in the same folder, fsync, then os.replace.
+settings must produce the same hash (the reproducibility check). Files are written atomically
+(`durable.atomic_write`).
 """
 
 from __future__ import annotations
@@ -12,13 +12,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import secrets
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from assistant.durable import atomic_write
 from assistant.errors import DataError
 from assistant.evaluation.answer_metrics import AnswerRecord, AnswerScores
 from assistant.evaluation.calibration import Calibration
@@ -186,35 +186,8 @@ def compare(a: Report, b: Report) -> list[Delta]:
     ]
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write via a temporary file in the same folder, fsync, then os.replace: never half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.parent / f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
-    # O_EXCL: never follow or reuse an existing file; mode 0o666 lets the umask decide (mkstemp's
-    # 0o600 would make reports unreadable to anyone else on a shared machine)
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        tmp.replace(path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    atomic_write_bytes(path, text.encode("utf-8"))
-
-
 def save_report(report: Report, path: Path) -> None:
-    atomic_write_text(path, report.model_dump_json(indent=1) + "\n")
+    atomic_write(path, report.model_dump_json(indent=1) + "\n")
 
 
 def load_report(path: Path) -> Report:

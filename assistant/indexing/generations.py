@@ -15,7 +15,7 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
-from assistant.durable import fsync_dir, names_file, pid_alive, write_failure
+from assistant.durable import LockHeld, fsync_dir, locked_file, names_file, write_failure, write_new
 from assistant.errors import IndexLocked, IndexWriteError
 
 INDEX_DIR_SETTING = "MI_GLOSSARY_PATHS__INDEX_DIR"
@@ -34,32 +34,13 @@ def fsync_tree(folder: Path) -> None:
 
 @contextlib.contextmanager
 def build_lock(index_path: Path) -> Iterator[None]:
-    """Hold `index_path/LOCK` (our pid inside); take over the LOCK of a dead process."""
+    """Hold `index_path/LOCK` (an flock, our pid inside); a killed build's LOCK never blocks."""
     lock = index_path / "LOCK"
-    for _ in range(2):
-        try:
-            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-            break
-        except FileExistsError:
-            try:
-                pid = int(lock.read_text().strip() or 0)
-            except (OSError, ValueError):
-                pid = 0
-            if pid and pid_alive(pid):
-                raise IndexLocked(f"another build holds {lock} (pid {pid})", "wait for it to finish") from None
-            lock.unlink(missing_ok=True)  # stale lock from a killed build
-    else:  # pragma: no cover
-        raise IndexLocked(f"cannot take {lock}", f"remove {lock} if no build is running")
     try:
-        try:
-            with names_file(lock):
-                os.write(fd, str(os.getpid()).encode())
-        finally:
-            os.close(fd)
-        yield
-    finally:
-        with contextlib.suppress(OSError):  # a LOCK left behind names a dead pid: the next build takes it over
-            lock.unlink(missing_ok=True)
+        with locked_file(lock, flags=os.O_WRONLY, wait=False, owner=True):
+            yield
+    except LockHeld as held:
+        raise IndexLocked(f"another build holds {lock} ({held.owner})", "wait for it to finish") from None
 
 
 def clean_orphans(index_path: Path) -> None:
@@ -73,10 +54,7 @@ def clean_orphans(index_path: Path) -> None:
 
 def write_pointer(tmp: Path, name: str) -> None:
     """Write `name` into the temp pointer file `tmp`, durably; the caller renames it onto CURRENT."""
-    with names_file(tmp), tmp.open("w") as fh:
-        fh.write(name + "\n")
-        fh.flush()
-        os.fsync(fh.fileno())
+    write_new(tmp, (name + "\n").encode())
 
 
 def undo(index_path: Path, staging: Path, tmp: Path, final: Path | None, restore: str | None) -> None:

@@ -46,14 +46,11 @@ class LaunchConfig(BaseModel):
 
     host: str
     port: int
-    share: bool = False
     show_error: bool = False
     ssr_mode: bool = False
     mcp_server: bool = False
-    analytics_enabled: bool = False
     enable_monitoring: bool = False
     pwa: bool = False
-    strict_cors: bool = True
     max_file_size: str = "1mb"
     allowed_paths: tuple[str, ...] = ()
     blocked_paths: tuple[str, ...] = ()

@@ -1,7 +1,7 @@
 """Thumbs up/down from the chat, appended locally as JSONL for the evals.
 
 Each record is one line written with a single `os.write` on an `O_APPEND` descriptor while
-holding an exclusive `flock`, so concurrent writers (threads or processes) never interleave
+holding the exclusive `durable.locked_file` flock, so concurrent writers (threads or processes) never interleave
 or tear lines. The file is capped: past `max_bytes` new feedback is refused (and the user is
 told), never silently dropped mid-line. Compromise: no rotation; move or empty the file to
 collect more.
@@ -9,7 +9,6 @@ collect more.
 
 from __future__ import annotations
 
-import fcntl
 import os
 import threading
 from datetime import UTC, datetime
@@ -18,6 +17,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from assistant.durable import locked_file
 from assistant.textnorm import clean_text
 
 MAX_COMMENT_CHARS = 1000
@@ -59,19 +59,14 @@ class FeedbackLog:
         """
         line = (record.model_dump_json() + "\n").encode("utf-8")
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self._lock:
-            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX)
-                if os.fstat(fd).st_size + len(line) > self.max_bytes:
-                    return False
-                written = os.write(fd, line)
-                if written != len(line):  # a short write on a full disk: never leave half a line
-                    raise OSError(f"short write to {self.path} ({written} of {len(line)} bytes)")
-                os.fsync(fd)
-                return True
-            finally:
-                os.close(fd)  # also releases the flock
+        with self._lock, locked_file(self.path, flags=os.O_WRONLY | os.O_APPEND, mode=0o600) as fd:
+            if os.fstat(fd).st_size + len(line) > self.max_bytes:
+                return False
+            written = os.write(fd, line)
+            if written != len(line):  # a short write on a full disk: never leave half a line
+                raise OSError(f"short write to {self.path} ({written} of {len(line)} bytes)")
+            os.fsync(fd)
+            return True
 
 
 def clean_comment(comment: str) -> str:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from assistant.durable import atomic_write
 from assistant.evaluation.answer_metrics import answer_scores, score_answer
 from assistant.evaluation.dataset import EvalCase
 from assistant.evaluation.gate import GateConfigError, check, load_gate_config
@@ -16,7 +17,6 @@ from assistant.evaluation.report import (
     Report,
     ReportError,
     Stamp,
-    atomic_write_text,
     compare,
     content_hash,
     flatten,
@@ -130,7 +130,7 @@ def test_hash_ignores_time_and_latency_only():
 
 def test_atomic_write_keeps_old_file_when_replace_fails(tmp_path, monkeypatch):
     target = tmp_path / "report.json"
-    atomic_write_text(target, "old")
+    atomic_write(target, "old")
     umask = os.umask(0)
     os.umask(umask)
     assert target.stat().st_mode & 0o777 == 0o666 & ~umask  # readable like any file, not mkstemp's 0600
@@ -140,7 +140,7 @@ def test_atomic_write_keeps_old_file_when_replace_fails(tmp_path, monkeypatch):
 
     monkeypatch.setattr(os, "replace", boom)
     with pytest.raises(OSError, match="No space"):
-        atomic_write_text(target, "new")
+        atomic_write(target, "new")
     assert target.read_text() == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["report.json"]  # no temp file left behind
 
@@ -204,10 +204,10 @@ def test_repo_thresholds_parse():
 
 
 def test_a_rate_with_nothing_measured_is_not_shown_as_zero():
-    from assistant.evaluation.cli import _rate
+    from assistant.cli.eval_tables import rate
 
-    assert _rate(0.0, 0).startswith("n/a")
-    assert _rate(0.0, 3) == "0.000" and _rate(1.0, 2) == "1.000"
+    assert rate(0.0, 0).startswith("n/a")
+    assert rate(0.0, 3) == "0.000" and rate(1.0, 2) == "1.000"
 
 
 def test_reference_bounds_check_and_refuse_unknown_metrics():

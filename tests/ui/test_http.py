@@ -168,9 +168,9 @@ def test_10mb_message_rejected_fast_without_queue_slot(live):
 def test_launch_configuration(live, tmp_path, retriever, monkeypatch):
     settings = ui_settings(tmp_path)
     cfg = launch_config(settings)
-    assert cfg.share is False and cfg.host == "127.0.0.1" and cfg.show_error is False and cfg.ssr_mode is False
-    assert cfg.mcp_server is False and cfg.analytics_enabled is False and cfg.enable_monitoring is False
-    assert cfg.strict_cors is True and cfg.max_file_size and cfg.allowed_paths == ()
+    assert cfg.host == "127.0.0.1" and cfg.show_error is False and cfg.ssr_mode is False
+    assert cfg.mcp_server is False and cfg.enable_monitoring is False
+    assert cfg.max_file_size and cfg.allowed_paths == ()
     assert {str(FIXTURE_CORPUS.resolve()), str((tmp_path / "index").resolve())} <= set(cfg.blocked_paths)
     assert any(p.endswith(".env") for p in cfg.blocked_paths)
     blocks = live.app.state.blocks
