@@ -1,4 +1,6 @@
-"""FAISS exact inner-product index over unit vectors (the only module that imports faiss).
+"""FAISS inner-product indexes over unit vectors (the only module that imports faiss).
+
+Exact (flat) by default; HNSW or IVF for a large passage tier (chosen from scripts/bench_scale.py).
 
 FAISS checks the query dimension with a bare assert (gone under `python -O`) and returns -1 ids
 when k exceeds the index size; both are handled here before and after the call. Writing goes
@@ -23,10 +25,31 @@ def _faiss():
     return faiss
 
 
-def write_dense(vectors: np.ndarray, path: Path) -> None:
+HNSW_M = 32  # graph degree; the recall these settings give is measured by scripts/bench_scale.py
+HNSW_EF_CONSTRUCTION = 80
+HNSW_EF_SEARCH = 128
+IVF_NPROBE = 32
+
+
+def write_dense(vectors: np.ndarray, path: Path, kind: str = "flat") -> None:
+    """Write `vectors` as a FAISS inner-product index: "flat" (exact), "hnsw" or "ivf" (approximate)."""
     faiss = _faiss()
-    index = faiss.IndexFlatIP(vectors.shape[1])
-    index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+    dim = vectors.shape[1]
+    if kind == "hnsw":
+        index = faiss.IndexHNSWFlat(dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+        index.hnsw.efSearch = HNSW_EF_SEARCH  # stored in the file
+    elif kind == "ivf":
+        nlist = max(1, min(int(4 * np.sqrt(len(vectors))), len(vectors) // 39 or 1))
+        index = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, nlist, faiss.METRIC_INNER_PRODUCT)
+        index.train(vectors)
+        index.nprobe = IVF_NPROBE  # stored in the file
+    elif kind == "flat":
+        index = faiss.IndexFlatIP(dim)
+    else:
+        raise ValueError(f"unknown dense index kind {kind!r}")
+    index.add(vectors)
     data = faiss.serialize_index(index)  # same bytes as write_index; an index here is a few MB
     with names_file(path), path.open("wb") as fh:
         fh.write(data)

@@ -27,6 +27,17 @@ class ChunkingInfo(BaseModel):
     tokenizer: str
 
 
+class PassageTierInfo(BaseModel):
+    """The second tier: passages of fetched source texts (absent when nothing was fetched)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    n_chunks: int
+    index_type: str = Field(description="FAISS index of the tier: flat, hnsw or ivf.")
+    index_choice: str = Field(description="Why this index type (setting and the figures behind it).")
+    sources: dict[str, str] = Field(description="Source id -> sha256 of the fetched bytes its text came from.")
+    text_sha256: dict[str, str] = Field(description="Source id -> sha256 of the extracted text indexed.")
+
+
 class IndexManifest(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -44,6 +55,7 @@ class IndexManifest(BaseModel):
     n_chunks: int
     n_entries: int
     adapter: AdapterInfo | None = Field(None, description="How the entry adapter was trained; None: no adapter.")
+    passages: PassageTierInfo | None = Field(None, description="Fetched-source passages; None: none were fetched.")
     files: dict[str, str] = Field(description="Build file (relative) -> sha256.")
     sizes: dict[str, int] = Field(description="Build file (relative) -> size in bytes.")
     manifest_sha256: str = Field(default=_UNSEALED, description="sha256 of this file with this value zeroed.")

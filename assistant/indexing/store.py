@@ -22,13 +22,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
-from assistant import __version__
 from assistant.chunking import chunk_entry, chunk_source, embed_text
-from assistant.corpus.loader import OFF_TOPICS_FILE, Corpus
+from assistant.corpus.loader import Corpus, corpus_file_hashes
 from assistant.corpus.schema import OffTopic
 from assistant.durable import fsync_dir, names_file, sha256_file
 from assistant.embedding import Embedder
@@ -58,10 +58,13 @@ from assistant.indexing.manifest import (
     seal_manifest,
     seal_ok,
 )
+from assistant.indexing.passages import PassageTier, TierOptions, load_tier, passage_texts, plan_tier, write_tier
 from assistant.indexing.sparse import SparseIndex, write_sparse
 from assistant.types import Chunk, Entry, Source
+from assistant.version import __version__
 
 Progress = Callable[[int, int], None]
+_Row = TypeVar("_Row", bound=BaseModel)
 BUILD_CMD = "run `mi-glossary index build`"
 DEFAULT_ADAPTER = AdapterConfig()
 KEEP_BUILDS = 2
@@ -81,6 +84,7 @@ class LoadedIndex:
     off_topic_dense: DenseIndex | None = None  # one vector per off-topic, same embedder
     summary_dense: DenseIndex | None = None  # one "term: summary" vector per entry, in entries.jsonl order
     adapter: EntryAdapter | None = None  # reorders the top candidates (adapter.py); None in older builds
+    passages: PassageTier | None = None  # fetched-source passages, a second tier (passages.py); None: none fetched
 
 
 def _write_jsonl(path: Path, rows: list) -> None:
@@ -99,10 +103,12 @@ def build_index(
     progress: Progress | None = None,
     batch_size: int = 32,
     adapter_config: AdapterConfig | None = DEFAULT_ADAPTER,
+    passages: TierOptions | None = None,
 ) -> Path:
     """Chunk, embed and index the corpus into a new generation; return its folder.
 
     `adapter_config=None` builds without the entry adapter (the ranking of earlier versions).
+    `passages` names the store of fetched source texts: those present become the passage tier.
 
     Raises:
         IndexLocked: another build is running.
@@ -116,14 +122,14 @@ def build_index(
         index_path.mkdir(parents=True, exist_ok=True)
         with _lock(index_path):
             return _build_generation(
-                corpus, embedder, count_tokens, index_path, max_tokens, progress, batch_size, adapter_config
+                corpus, embedder, count_tokens, index_path, max_tokens, progress, batch_size, adapter_config, passages
             )
     except OSError as exc:
         raise write_error(exc, index_path, before) from exc
 
 
 def _build_generation(
-    corpus, embedder, count_tokens, index_path, max_tokens, progress, batch_size, adapter_config
+    corpus, embedder, count_tokens, index_path, max_tokens, progress, batch_size, adapter_config, passages
 ) -> Path:
     """The build proper, under the lock: staging folder -> verify -> rename -> swap CURRENT."""
     clean_orphans(index_path)
@@ -137,7 +143,7 @@ def _build_generation(
     swapped = False
     staging.mkdir()
     try:
-        _build_into(staging, corpus, embedder, count_tokens, max_tokens, progress, batch_size, adapter_config)
+        _build_into(staging, corpus, embedder, count_tokens, max_tokens, progress, batch_size, adapter_config, passages)
         load_build(staging, expected_embedder=embedder.model_id)  # verify before it counts
         final = index_path / name
         if final.exists():
@@ -155,7 +161,9 @@ def _build_generation(
     return final
 
 
-def _build_into(staging, corpus, embedder, count_tokens, max_tokens, progress, batch_size, adapter_config) -> None:
+def _build_into(
+    staging, corpus, embedder, count_tokens, max_tokens, progress, batch_size, adapter_config, passages
+) -> None:
     chunks: list[Chunk] = []
     try:
         for entry in sorted(corpus.entries.values(), key=lambda e: e.id):
@@ -169,7 +177,8 @@ def _build_into(staging, corpus, embedder, count_tokens, max_tokens, progress, b
     texts = [embed_text(c) for c in chunks]
     ordered = sorted(corpus.entries.values(), key=lambda e: e.id)
     examples = training_examples(ordered) if adapter_config else []
-    total = len(texts) + len(examples)
+    tier_chunks, tier_sources = plan_tier(corpus, passages, max_tokens, count_tokens)
+    total = len(texts) + len(examples) + len(tier_chunks)
     vectors = _embed(embedder, texts, batch_size, lambda done: progress and progress(done, total))
     _check_unit(vectors, [f"chunk {c.chunk_id}" for c in chunks])
     # One short "term: summary" vector per entry: the fair opponent of the short off-topic texts.
@@ -179,6 +188,14 @@ def _build_into(staging, corpus, embedder, count_tokens, max_tokens, progress, b
     example_vectors = _embed(
         embedder, [t for t, _ in examples], batch_size, lambda done: progress and progress(len(texts) + done, total)
     )
+    tier_info = None
+    if tier_chunks:  # the second tier: only when fetched texts exist
+        at = len(texts) + len(examples)
+        tier_vectors = _embed(
+            embedder, passage_texts(tier_chunks), batch_size, lambda d: progress and progress(at + d, total)
+        )
+        _check_unit(tier_vectors, [f"passage {c.chunk_id}" for c in tier_chunks])
+        tier_info = write_tier(staging, tier_chunks, tier_sources, tier_vectors, passages)
     if corpus.off_topics:
         off = embedder.embed([f"{o.topic}: {o.text}" for o in corpus.off_topics])
         _check_unit(off, [f"off-topic '{o.topic}'" for o in corpus.off_topics])
@@ -216,6 +233,7 @@ def _build_into(staging, corpus, embedder, count_tokens, max_tokens, progress, b
         n_chunks=len(chunks),
         n_entries=len(corpus.entries),
         adapter=adapter_info,
+        passages=tier_info,
         files={rel: sha256_file(p) for rel, p in files.items()},
         sizes={rel: p.stat().st_size for rel, p in files.items()},
     )
@@ -254,8 +272,8 @@ def current_build(index_path: Path) -> Path:
     return build
 
 
-def _read_jsonl(path: Path, model: type) -> list:
-    rows = []
+def _read_jsonl(path: Path, model: type[_Row]) -> list[_Row]:
+    rows: list[_Row] = []
     with path.open(encoding="utf-8") as fh:
         for n, line in enumerate(fh, 1):
             try:
@@ -341,21 +359,15 @@ def load_build(build: Path, *, expected_embedder: str | None = None) -> LoadedIn
             adapter = EntryAdapter.load(build / ADAPTER_FILE, manifest.dim, len(entries))
         except ValueError as exc:  # checksums passed, so the file was written wrong
             raise IndexCorrupt(str(exc), BUILD_CMD) from None
+    tier = load_tier(build, manifest, _read_jsonl)
     return LoadedIndex(
-        build, manifest, entries, sources, chunks, dense, sparse, off_topics, off_dense, summaries, adapter
+        build, manifest, entries, sources, chunks, dense, sparse, off_topics, off_dense, summaries, adapter, tier
     )
 
 
 def corpus_changes(manifest: IndexManifest, corpus_root: Path) -> list[str]:
     """Corpus files added, removed or edited since the build (cheap: hashes only, no parsing)."""
-    import hashlib
-
-    root = Path(corpus_root)
-    now: dict[str, str] = {}
-    for path in [*root.glob("entries/**/*.md"), *root.glob("sources/*.md"), root / "about.md", root / OFF_TOPICS_FILE]:
-        if path.is_file():
-            text = path.read_bytes().decode("utf-8", "replace").removeprefix("\ufeff").replace("\r\n", "\n")
-            now[str(path.relative_to(root))] = hashlib.sha256(text.encode()).hexdigest()
+    now = corpus_file_hashes(Path(corpus_root))
     before = manifest.corpus_files
     return sorted(k for k in set(now) | set(before) if now.get(k) != before.get(k))
 
