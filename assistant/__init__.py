@@ -13,7 +13,8 @@ if TYPE_CHECKING:
     from assistant.factory import open_assistant
     from assistant.settings import Settings
 
-__version__ = "0.1.0"
+from assistant.version import __version__
+
 __all__ = ["Settings", "__version__", "open_assistant"]
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
+from typing import Literal
 
 from assistant.types import Chunk, Entry, Source
 
@@ -20,7 +21,7 @@ _SENTENCE_RE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(`\"'])")
 
 
 def _sections(body: str) -> Iterator[tuple[str, list[str]]]:
-    heading, paras, buf = "", [], []
+    heading, paras, buf = "", list[str](), list[str]()
     for line in body.splitlines():
         m = re.match(r"^#{2,6}\s+(.*)$", line)
         if m:
@@ -49,7 +50,7 @@ def _pieces(text: str, prefix: str, budget: int, count: TokenCount) -> list[str]
     out: list[str] = []
     sentences = _SENTENCE_RE.split(text)
     if len(sentences) == 1:
-        words, cur = text.split(), []
+        words, cur = text.split(), list[str]()
         for word in words:
             if cur and count(prefix + " ".join([*cur, word])) > budget:
                 out.append(" ".join(cur))
@@ -81,7 +82,7 @@ def embed_text(chunk: Chunk) -> str:
 
 def _chunk_doc(
     doc_id: str,
-    kind: str,
+    kind: Literal["entry", "source", "passage"],
     entry_ids: tuple[str, ...],
     term: str,
     section: str,
@@ -99,7 +100,7 @@ def _chunk_doc(
         chunk = Chunk(
             chunk_id=f"{doc_id}#{len(chunks)}",
             doc_id=doc_id,
-            kind=kind,  # type: ignore[arg-type]
+            kind=kind,
             entry_ids=entry_ids,
             term=term,
             section=section,
@@ -145,3 +146,8 @@ def chunk_source(source: Source, linked_by: tuple[str, ...], budget: int, count:
     return _chunk_doc(
         f"source:{source.id}", "source", linked_by, source.title, "sources", lead, source.body, budget, count
     )
+
+
+def chunk_fetched(source: Source, text: str, linked_by: tuple[str, ...], budget: int, count: TokenCount) -> list[Chunk]:
+    """Chunks of a source's fetched text (kind "passage"), split at its `## ` headings, same window rules."""
+    return _chunk_doc(f"passage:{source.id}", "passage", linked_by, source.title, "sources", "", text, budget, count)

@@ -9,7 +9,7 @@ from `assistant.contracts` and raises only `GlossaryError`s (`UsageError`, `Entr
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Sequence
 from typing import TYPE_CHECKING
 
 from assistant.contracts import AskResponse, DefineResponse, EntryList, EntrySummary, EntryView, SearchResponse
@@ -136,7 +136,7 @@ class GlossaryService:
         assert final is not None  # answer_stream always ends with a FinalEvent
         return AskResponse.from_answer(final)
 
-    def stream(self, question: str, history: Sequence[ChatMessage] = ()) -> Iterator[AnswerEvent]:
+    def stream(self, question: str, history: Sequence[ChatMessage] = ()) -> Generator[AnswerEvent, None, None]:
         """InstantEvent? DeltaEvent* FinalEvent, inside an answer slot held until the stream ends.
 
         The slot is taken when iteration starts: call `slots.full()` first to refuse early.

@@ -23,14 +23,14 @@ class FrontMatterError(Exception):
 
 
 class _StrictLoader(yaml.SafeLoader):
-    def compose_node(self, parent: Node | None, index: object) -> Node:  # type: ignore[override]
+    def compose_node(self, parent: Node | None, index: int) -> Node | None:
         if self.check_event(yaml.AliasEvent):
             event = self.peek_event()
             raise yaml.MarkedYAMLError("YAML aliases are not allowed", event.start_mark)
         event = self.peek_event()
         if getattr(event, "anchor", None):
             raise yaml.MarkedYAMLError("YAML anchors are not allowed", event.start_mark)
-        return super().compose_node(parent, index)  # type: ignore[arg-type]
+        return super().compose_node(parent, index)
 
 
 def load_strict(text: str) -> object:

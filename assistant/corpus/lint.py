@@ -23,8 +23,8 @@ def content_problems(text: str, body: str, body_line: int) -> list[tuple[int, st
         problems.append((1, f"file is over {MAX_FILE_BYTES:,} bytes (split the entry or trim it)"))
     for line, col, cp in find_invisible(text):
         problems.append((line, f"invisible or control character {cp} at column {col} (delete it)"))
-    for n, line in enumerate(body.split("\n")):
-        for sentence in sentences(line):
+    for n, body_row in enumerate(body.split("\n")):
+        for sentence in sentences(body_row):
             found = suspicious(sentence)
             if found:
                 fix = "rephrase it: no chat tokens, role headers, orders to an AI, links, images or HTML"

@@ -97,7 +97,7 @@ class SentenceTransformerEmbedder:
         import torch
 
         if len(texts) <= 4 and torch.get_num_threads() != self._query_threads:
-            # Queries: one thread is fastest and steadiest under contention (MODELS.md).
+            # Queries: one thread is fastest and steadiest under contention (measured on 2 shared cores).
             torch.set_num_threads(self._query_threads)
         elif len(texts) > 4 and torch.get_num_threads() < (os.cpu_count() or 1):
             torch.set_num_threads(os.cpu_count() or 1)

