@@ -140,8 +140,11 @@ def temp_beside(path: Path) -> Path:
     return path.parent / f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
 
 
-def atomic_write(path: Path, data: bytes | str) -> None:
-    """Replace `path` with `data` so a reader sees the old file or the new one, never half of one."""
+def atomic_write(path: Path, data: bytes | str, *, strict_dir_sync: bool = True) -> None:
+    """Replace `path` with `data` so a reader sees the old file or the new one, never half of one.
+
+    `strict_dir_sync=False` tolerates a file system that refuses to fsync the folder (the rename
+    is then as durable as that file system makes it)."""
     raw = data.encode("utf-8") if isinstance(data, str) else data
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = temp_beside(path)
@@ -151,7 +154,7 @@ def atomic_write(path: Path, data: bytes | str) -> None:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    fsync_dir(path.parent)
+    fsync_dir(path.parent, strict=strict_dir_sync)
 
 
 class LockHeld(Exception):

@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from assistant.cli.common import console, handle_errors, safe_terminal_text
+from assistant.cli.common import console, handle_errors, progress, safe_terminal_text, settings_from
 from assistant.errors import NetworkError, UsageError
 
 app = typer.Typer(help="Fetch the texts of the linked sources (papers, posts, docs).", no_args_is_help=True)
@@ -34,14 +34,11 @@ def fetch(
     size cap, content-type check, capped redirects). Run it again to resume. Then run
     `mi-glossary index build` to index the texts.
     """
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
     from assistant.corpus import load_corpus
-    from assistant.settings import override_settings
     from assistant.sources.fetch import fetch_all
     from assistant.sources.library import clean_temporaries
 
-    s = override_settings(paths={"corpus_dir": corpus}) if corpus else override_settings()
+    s = settings_from(corpus)
     loaded = load_corpus(s.paths.corpus_dir)
     wanted = list(dict.fromkeys(only or []))
     unknown = [sid for sid in wanted if sid not in loaded.sources]
@@ -52,25 +49,17 @@ def fetch(
     sources = [loaded.sources[sid] for sid in (wanted or sorted(loaded.sources))]
     store = s.sources_path
     clean_temporaries(store)
-    err = console(stderr=True)
-    err.print(f"fetching {len(sources)} source(s) into {store}")
-    bar = Progress(
-        TextColumn("fetching sources"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        TextColumn("{task.fields[current]}"),
-        console=err,
-    )
-    with bar:
-        task = bar.add_task("fetch", total=len(sources), current="")
-        outcomes = fetch_all(
-            sources,
-            store,
-            s.sources,
-            refresh=refresh,
-            on_done=lambda o: bar.update(task, advance=1, current=safe_terminal_text(o.source_id)),
-        )
+    console(stderr=True).print(f"fetching {len(sources)} source(s) into {store}")
+    done = 0
+    with progress("fetching sources") as report:
+        report(0, len(sources))
+
+        def one_done(_outcome: object) -> None:
+            nonlocal done
+            done += 1
+            report(done, len(sources))
+
+        outcomes = fetch_all(sources, store, s.sources, refresh=refresh, on_done=one_done)
     counts = Counter(o.status for o in outcomes)
     out = console()
     for o in outcomes:

@@ -25,7 +25,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from assistant.durable import fsync_dir, pid_alive, sha256_file, write_failure
+from assistant.durable import atomic_write, fsync_dir, pid_alive, sha256_file, write_failure
 from assistant.errors import BackendUnavailable, ModelIntegrityError
 
 Progress = Callable[[int, int], None]
@@ -271,14 +271,8 @@ def _write_marker(path: Path, sha256: str) -> None:
         "size": st.st_size,
         "mtime_ns": st.st_mtime_ns,
     }
-    marker = _marker_path(path)
-    tmp = marker.with_name(f".{marker.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_text(json.dumps(body), encoding="utf-8")
-        tmp.replace(marker)
-    except OSError:
-        # A read-only cache still works; it is just re-hashed on every load.
-        _remove_quietly(tmp)
+    with contextlib.suppress(OSError):  # a read-only cache still works; it is just re-hashed on every load
+        atomic_write(_marker_path(path), json.dumps(body), strict_dir_sync=False)
 
 
 def verify_file(path: Path, model: PinnedModel, progress: Progress | None = None) -> None:

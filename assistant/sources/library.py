@@ -2,8 +2,8 @@
 
 A record holds the extracted text (Markdown, `## ` section headings) and its provenance: the
 url asked for, the final url after redirects, when, the content type, the sha256 of the bytes
-received and of the text. Records are written to a temporary file, fsynced and renamed into
-place, so a crash or a full disk leaves the previous record or none, never half of one. The
+received and of the text. Records are written with `durable.atomic_write` (temporary file,
+fsync, rename), so a crash or a full disk leaves the previous record or none, never half of one. The
 texts are other people's: they live under `paths.cache_dir`, never in the repository.
 This module does no networking; the index build reads records through it.
 """
@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import os
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from assistant.durable import atomic_write
 from assistant.errors import DataError
 
 RECORD_VERSION = 1
@@ -53,27 +53,9 @@ def record_path(store: Path, source_id: str) -> Path:
 
 
 def write_record(store: Path, record: FetchedText) -> Path:
-    """Write `record` atomically (temp file, fsync, rename); return its path."""
-    store = Path(store)
-    store.mkdir(parents=True, exist_ok=True)
-    path = record_path(store, record.source_id)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with tmp.open("w", encoding="utf-8") as fh:
-            fh.write(record.model_dump_json(indent=1))
-            fh.flush()
-            os.fsync(fh.fileno())
-        tmp.replace(path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise
-    with contextlib.suppress(OSError):  # durability of the rename; some filesystems refuse
-        fd = os.open(store, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+    """Write `record` atomically (`durable.atomic_write`); return its path."""
+    path = record_path(Path(store), record.source_id)
+    atomic_write(path, record.model_dump_json(indent=1), strict_dir_sync=False)
     return path
 
 
