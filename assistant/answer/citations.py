@@ -129,13 +129,20 @@ class Attribution:
     dropped_markers: int  # model markers removed (outside the retrieved set or unsupported)
 
 
-def _content(text: str) -> set[str]:
+def content_set(text: str) -> set[str]:
+    """The words of `text` that can carry support (no stop words, longer than two letters)."""
     return {w for w in _WORD.findall(text.casefold()) if w not in _STOP and len(w) > 2}
 
 
 def _lexical(sentence: str, passage_words: set[str]) -> float:
-    words = _content(sentence)
+    words = content_set(sentence)
     return len(words & passage_words) / len(words) if words else 0.0
+
+
+def support(cosine: float, sentence: str, passage_words: set[str]) -> float:
+    """How well a passage supports a sentence: 0.6 * their cosine + 0.4 * the share of the
+    sentence's content words the passage has (`passage_words = content_set(passage)`)."""
+    return 0.6 * cosine + 0.4 * _lexical(sentence, passage_words)
 
 
 def _with_marker(sentence: str, n: int) -> str:
@@ -176,7 +183,7 @@ def attribute(
     vectors = embedder.embed([*plain, *(c.text for c in context)])
     sent_v, ctx_v = vectors[: len(plain)], vectors[len(plain) :]
     cosine = np.clip(sent_v @ ctx_v.T, 0, 1)
-    words = [_content(f"{c.term} {c.text}") for c in context]
+    words = [content_set(f"{c.term} {c.text}") for c in context]
     context_text = " ".join(f"{c.term} {c.text}" for c in context)
     numbering: dict[str, int] = {}
     out_sentences, parts = [], []
@@ -184,26 +191,26 @@ def attribute(
     for i, sentence in enumerate(plain):
         if not sentence:
             continue
-        support = [0.6 * float(cosine[i, j]) + 0.4 * _lexical(sentence, words[j]) for j in range(len(context))]
+        scores = [support(float(cosine[i, j]), sentence, words[j]) for j in range(len(context))]
         chosen: int | None = None
         for n in proposed[i]:
             j = n - 1
-            if 0 <= j < len(context) and support[j] >= min_support:
-                chosen = j if chosen is None or support[j] > support[chosen] else chosen
+            if 0 <= j < len(context) and scores[j] >= min_support:
+                chosen = j if chosen is None or scores[j] > scores[chosen] else chosen
             else:
                 dropped += 1
         if chosen is None:
-            best = int(np.argmax(support))
-            chosen = best if support[best] >= min_support else None
+            best = int(np.argmax(scores))
+            chosen = best if scores[best] >= min_support else None
         if ungrounded(sentence, context_text, set(foreign)):
             chosen = None  # it states something (a number, a name) the entries do not contain
         if chosen is None:  # flagged in `sentences`, left out of the answer text
             unsupported += 1
-            out_sentences.append(SentenceSupport(text=sentence, citation=None, support=round(max(support), 3)))
+            out_sentences.append(SentenceSupport(text=sentence, citation=None, support=round(max(scores), 3)))
             continue
         entry_id = context[chosen].entry_id
         n = numbering.setdefault(entry_id, len(numbering) + 1)
-        out_sentences.append(SentenceSupport(text=sentence, citation=n, support=round(support[chosen], 3)))
+        out_sentences.append(SentenceSupport(text=sentence, citation=n, support=round(scores[chosen], 3)))
         parts.append(_with_marker(sentence, n))
     cited = [(n, eid) for eid, n in numbering.items()]
     return Attribution(" ".join(parts), out_sentences, cited, unsupported, dropped)

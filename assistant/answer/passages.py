@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from assistant.answer.citations import MIN_SUPPORT, _content, _lexical
+from assistant.answer.citations import MIN_SUPPORT, content_set, support
 from assistant.embedding import Embedder
 from assistant.types import Citation, SentenceSupport, SourcePassage
 
@@ -40,10 +40,10 @@ def cite_passages(
         return tuple(sentences), tuple(citations)
     vecs = embedder.embed([s.text for s in sentences] + [p.text for p in passages])
     sent_vecs, pass_vecs = vecs[: len(sentences)], vecs[len(sentences) :]
-    words = [_content(p.text) for p in passages]
+    words = [content_set(p.text) for p in passages]
     best: dict[int, tuple[float, int]] = {}
     for i, j in pairs:
-        score = 0.6 * float(np.dot(sent_vecs[i], pass_vecs[j])) + 0.4 * _lexical(sentences[i].text, words[j])
+        score = support(float(np.dot(sent_vecs[i], pass_vecs[j])), sentences[i].text, words[j])
         if score >= MIN_SUPPORT and score > best.get(i, (0.0, -1))[0]:
             best[i] = (score, j)
     out_sentences = []
