@@ -2,24 +2,28 @@
 
 A small local model paraphrasing correct entries makes about one answer in four false (a swapped
 role, a wrong yes/no, the neighbouring concept). So the default answer quotes: it picks sentences
-of the retrieved entries for the question and puts them in a shape that fits what was asked.
-No sentence is written by a model; the only words of ours are fixed connectives ("The closest
-glossary entry is X.", "X:" before its definition) that claim no more than retrieval knows.
+of the retrieved entries for the question and puts them in a shape that fits what was asked
+(`shapes.classify`). No sentence is written by a model; the only words of ours are fixed
+connectives ("The closest glossary entry is X.", "X:" before its definition) that claim no more
+than retrieval knows.
 
-Shapes (`classify`):
+Shapes:
 - `define`  what is X: X's summary, then the closest sentences of its "What it is" part.
 - `name`    what is it called when ...: "The closest glossary entry is X." then X's summary.
-- `how` / `cause` / `why`  the summary, then the sentences of the matching section ("How it
-  works" for how X works and why X happens, "Why it matters" for why X matters), best first.
+- `how` / `cause` / `why` / `limits`  the summary, then an explanation: the sentences that share
+  most with the question (a heading that shares words with it counts for all its sentences),
+  favouring the sections that answer the shape ("Why it fails in early layers" for a why-happens
+  question, "The recipe" for how, "Pitfalls" for limits). A sentence that leans on the one
+  before it ("So ...") brings that one along, and a step of a list brings its list. When the
+  question names two entries, the second one's sentences compete too ("how do cross-layer
+  transcoders make attribution graphs simpler" is answered in the transcoder's entry).
 - `compare` X vs Y, how do X and Y relate: both summaries, then the sentences of either entry
   that mention the other.
-- `limits`  pitfalls of X, when does X mislead: the summary, then its "Pitfalls".
 - `list`    kinds of X: the summary, then what each kind is when the glossary has entries
   named after X ("Zero ablation", "Mean ablation" for ablation), else X's enumerations.
 
-Compromise: a quoted sentence can lean on its neighbours ("It ..."); sentences are kept in entry
-order after that entry's summary so the antecedent stays close. Yes/no questions get the facts
-that decide them, not a yes or no we cannot check.
+Compromise: sentences are kept in entry order after that entry's summary, so an antecedent stays
+close. Yes/no questions get the facts that decide them, not a yes or no we cannot check.
 """
 
 from __future__ import annotations
@@ -28,108 +32,22 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
-from assistant.answer.guard import clean_output, sanitize_passage
+from assistant.answer.quotes import Quote, entry_quotes, leans_back, sets_up
+from assistant.answer.shapes import SECTIONS as SECTIONS_OF
+from assistant.answer.shapes import Shape, classify, section_rank
 from assistant.retrieval.lexicon import content_words, stem
 
 if TYPE_CHECKING:
     from assistant.types import Entry
 
-Shape = Literal["define", "name", "how", "why", "cause", "limits", "compare", "list"]
-SHAPES: tuple[Shape, ...] = ("define", "name", "how", "why", "cause", "limits", "compare", "list")
-
-_COMPARE = re.compile(
-    r"\b(?:vs\.?|versus|differ(?:s|ent|ence|ences)?|compare[ds]?|comparison|contrast|same (?:thing )?as|"
-    r"relate[sd]?|relation(?:ship)?|related to|distinguish|unlike|in common|the same\b)",
-    re.I,
-)
-_NAME = re.compile(
-    r"\b(?:what(?:'s| is| are)? (?:it|this|that|they) called|what do (?:you|we|people|researchers) call|"
-    r"(?:what|which) (?:is|'s) the (?:name|term|word)|(?:is there|what is) a (?:name|term|word)|"
-    r"(?:name|term|word) for|called when|is called|known as|what concept|which concept|which term|"
-    r"what term|the name of)\b",
-    re.I,
-)
-_LIST = re.compile(
-    r"\b(?:what (?:kinds|types|sorts|forms|variants|examples) of|(?:kinds|types|variants|examples) of|"
-    r"list (?:the|some)|name (?:the|some|a few)|which .{1,40} are there|what are the (?:parts|components|steps))\b",
-    re.I,
-)
-_WHY = re.compile(
-    r"^\s*why\b|\bwhy (?:do|does|is|are|did|would|should|can)\b|\bwhy it matters\b|"
-    r"\bwhat is the point\b|\bwhat (?:is|are) .{1,40} (?:good|useful) for\b|\bmatter\b",
-    re.I,
-)
-_LIMITS = re.compile(
-    r"\b(?:limitations?|pitfalls?|problems?|drawbacks?|weakness(?:es)?|caveats?|mislead\w*|fails?|"
-    r"failure modes?|go wrong|goes wrong|downsides?|gotchas?|careful)\b",
-    re.I,
-)
-# "why does X matter" asks for significance; "why does X happen" for a cause (the mechanism).
-_MATTERS = re.compile(r"\b(?:matter|matters|important|useful|care|point|significan\w*|good for|worth)\b", re.I)
-_HOW = re.compile(
-    r"^\s*how\b|\bhow (?:do|does|is|are|can|did|would)\b|\bwhat happens\b|\bwhat does .{1,60} do\b|"
-    r"\bused for\b|\bmechanism\b|\bwork(?:s)?\b\??$|\bstep by step\b",
-    re.I,
-)
-
-# Section headings of our entries that answer each shape (lower-cased prefixes), best first. The
-# corpus's headings: What it is (311 entries), Pitfalls (303), Why it matters (261), Intuition
-# (152), Example (129), and a few Recipe / In practice / How it works / When it misleads.
-_SECTIONS: dict[Shape, tuple[str, ...]] = {
-    "define": ("what it is", "intuition"),
-    "how": ("how it works", "recipe", "the recipe", "in practice", "what it is", "example", "intuition"),
-    "cause": ("how it works", "intuition", "what it is", "why it matters"),
-    "why": ("why it matters", "uses", "in practice", "what it shows", "what it is"),
-    "limits": ("pitfalls", "when it misleads", "fixes", "why it matters"),
-    "list": ("kinds", "types", "variants", "examples", "what it is"),
-    "compare": (),
-    "name": (),
-}
-_MIN_WORDS = 5
-_LOOKS_CITED = re.compile(r"\[\s*\d{1,3}(?:\s*,\s*\d{1,3})*\s*\]")
 _MAX_KINDS = 6
 _EXTRA = {"define": 2, "how": 3, "why": 3, "cause": 3, "limits": 3, "list": 3, "compare": 2, "name": 1}
-
-
-def classify(question: str, n_named: int, pinned: bool = False) -> Shape:
-    """The shape an answer to `question` should take.
-
-    `n_named` = distinct entries it mentions; `pinned` = one of them is its subject ("what is X").
-
-    Example:
-        >>> classify("What is the difference between a QK and an OV circuit?", 2)
-        'compare'
-        >>> classify("what is it called when one neuron fires for unrelated things", 0)
-        'name'
-    """
-    if _COMPARE.search(question) and n_named >= 1:
-        return "compare"
-    if _NAME.search(question) and not pinned:  # "what do you call a head that ..." mentions "head"
-        return "name"
-    if _LIMITS.search(question):
-        return "limits"
-    if _LIST.search(question):
-        return "list"
-    if _WHY.search(question):
-        return "why" if _MATTERS.search(question) else "cause"
-    if _HOW.search(question):
-        return "how"
-    if n_named >= 2 and re.search(r"\band\b", question, re.I) and re.match(r"\s*(?:how|what)\b", question, re.I):
-        return "compare"
-    return "define"
-
-
-@dataclass(frozen=True)
-class Quote:
-    """One sentence of an entry, with the heading it sits under (`""` for the summary)."""
-
-    entry_id: str
-    heading: str
-    text: str
-    position: int
-    bullet: bool = False  # from a list item of the entry
+# Shapes answered by an explanation, and the words it may spend beyond the summary: enough for a
+# mechanism of three or four sentences, short enough to read at a glance.
+# A list (of steps, of kinds) is brought whole when it fits the budget.
+_EXPLAIN_WORDS: dict[Shape, int] = {"how": 150, "cause": 130, "why": 100, "limits": 100, "list": 170, "compare": 120}
 
 
 @dataclass(frozen=True)
@@ -139,69 +57,6 @@ class Composition:
     shape: Shape
     lead: str
     quotes: tuple[Quote, ...]
-
-
-def _clean(sentence: str) -> str:
-    text = re.sub(r"^\s*(?:[-*+]|\d+[.)])\s+", "", sentence)
-    text = re.sub(r"\*\*([^*]+)\*\*|__([^_]+)__", lambda m: m.group(1) or m.group(2), text)
-    text = re.sub(r"(?<![\w`])\*([^*\n]+)\*(?![\w`])", r"\1", text)
-    return " ".join(clean_output(text).split())
-
-
-# Sentence ends: . ! ? followed by space and a capital, a quote, a parenthesis or a backtick; not
-# after common abbreviations, initials or inside `code`.
-_ABBREV = re.compile(r"(?:\b(?:e\.g|i\.e|et al|vs|cf|etc|Fig|Eq|Sec|approx|resp|al|Dr|Mr|Ms|No)|\b[A-Z])\.$")
-_END = re.compile(r"[.!?](?=\s+[\"'(`A-Z0-9])")
-
-
-def split_sentences(text: str) -> list[str]:
-    """Split prose into sentences, leaving `code spans` and abbreviations whole.
-
-    Example:
-        >>> split_sentences("It implements `[A][B] ... [A] -> [B]`. Olsson et al. define it. Done.")
-        ['It implements `[A][B] ... [A] -> [B]`.', 'Olsson et al. define it.', 'Done.']
-    """
-    spans = [m.span() for m in re.finditer(r"`[^`\n]*`|\"[^\"\n]*\"|“[^”\n]*”|\([^()\n]*\)", text)]
-    out, begin = [], 0
-    for m in _END.finditer(text):
-        at = m.end()
-        if any(a < at < b for a, b in spans) or _ABBREV.search(text[begin:at]):
-            continue
-        out.append(text[begin:at].strip())
-        begin = at
-    out.append(text[begin:].strip())
-    return [x for x in out if x]
-
-
-def entry_quotes(entry: Entry) -> list[Quote]:
-    """The entry's summary, then each sentence of its body under its `## heading`, cleaned.
-
-    Sentences that cannot stand alone are left out: fragments, list lead-ins ending in ':',
-    anything the passage sanitiser removes (instruction-like text, links).
-    """
-    summary = _clean(sanitize_passage(entry.summary)[0])
-    out = [Quote(entry.id, "", summary, 0)] if summary else []
-    heading = ""
-    body = re.sub(r"^(```|~~~).*?^\1[^\n]*$", "", entry.body, flags=re.S | re.M)  # code blocks do not read as prose
-    for block in re.split(r"\n(?=#{1,6} )|\n{2,}", body):
-        block = block.strip()
-        if block.startswith("#"):
-            first, _, block = block.partition("\n")
-            heading = first.lstrip("#").strip().lower()
-        for line in re.split(r"\n(?=\s*(?:[-*+]|\d+[.)])\s)", block):
-            bullet = bool(re.match(r"\s*(?:[-*+]|\d+[.)])\s", line))
-            clean, _removed = sanitize_passage(" ".join(line.split()))
-            for piece in split_sentences(" ".join(clean.split())):
-                text = _clean(piece)
-                if (
-                    len(text.split()) >= _MIN_WORDS
-                    and text[-1:] in ".!?)\"'`"
-                    and not text.endswith("..")
-                    and not text[:1].islower()  # a lower-case start continues something left out
-                    and not _LOOKS_CITED.search(text)
-                ):  # "[1, 10]" would read as our citation markers
-                    out.append(Quote(entry.id, heading, text, len(out), bullet))
-    return out
 
 
 class Composer:
@@ -216,6 +71,8 @@ class Composer:
         self._entries = entries
         self._cache: dict[str, list[tuple[Quote, frozenset[str]]]] = {}
         self._idf: dict[str, float] | None = None
+        self._stem_maps: dict[str, dict[Quote, frozenset[str]]] = {}
+        self._name_patterns: dict[str, re.Pattern[str]] = {}
 
     def _quotes(self, entry_id: str) -> list[tuple[Quote, frozenset[str]]]:
         if entry_id not in self._cache:
@@ -237,13 +94,26 @@ class Composer:
     ) -> Composition:
         """Quote the entries `entry_ids` (best first) for `question`; `named` = entries it mentions,
         `pinned` = the first of `entry_ids` is the question's subject."""
-        shape = classify(question, len(named), pinned)
+        # The shape is read from the question's own words, not its terms' ("logit difference",
+        # "contrast-consistent search" are no comparisons).
+        wording = question
+        for eid in named:
+            if eid in self._entries:
+                wording = self._names(eid).sub(" ", wording)
+        shape = classify(wording, len(named), pinned)
         if not entry_ids:
             return Composition(shape, "", ())
-        if shape == "compare":
-            pair = list(dict.fromkeys([*named, *entry_ids]))[:2]
-            return Composition(shape, "", tuple(self._compare(pair, question)))
-        main = entry_ids[0]
+        sides = list(dict.fromkeys(e for e in named if e in self._entries))
+        one_entry = (
+            len(sides) == 1 and len({m.group(0).casefold() for m in self._names(sides[0]).finditer(question)}) > 1
+        )
+        if shape == "compare" and not one_entry:  # "pre-LN vs post-LN" are one entry: explained below
+            three = len(sides) >= 3 and len(re.findall(r"\b(?:vs\.?|versus|or)\b|,", question)) >= 2  # "X vs Y vs Z"
+            group = sides[:3] if three else list(dict.fromkeys([*sides, *entry_ids]))[:2]
+            return Composition(shape, "", tuple(self._compare(group, question)))
+        main = sides[0] if shape == "compare" else entry_ids[0]
+        if shape == "list":  # "what kinds of ablation": the entry named right after "kinds of", if it has kinds
+            main = next((e for e in named if self._listed(e, question) and self.kinds_of(e)), main)
         quotes = self._quotes(main)
         if not quotes:
             return Composition(shape, "", ())
@@ -252,7 +122,11 @@ class Composer:
         if kinds:  # "TopK SAE", "Gated SAE" ... are kinds of "SAE": quote what each one is
             kind_quotes = [self._quotes(k)[0][0] for k in kinds[:_MAX_KINDS] if self._quotes(k)]
             return Composition(shape, "", tuple(chosen + kind_quotes))
-        chosen += self._best(main, question, shape, _EXTRA[shape], exclude=chosen)
+        if shape in _EXPLAIN_WORDS:
+            others = [e for e in named if e != main and e in self._entries][:1]
+            chosen += self._explain([main, *others], question, shape, exclude=chosen)
+        else:
+            chosen += self._best(main, question, shape, _EXTRA[shape], exclude=chosen)
         lead = ""
         if shape == "name":
             entry = self._entries[main]
@@ -261,7 +135,8 @@ class Composer:
             # Retrieval knows the nearest entry, not that the description means it: say exactly that
             # (a fresh audit counted "The term for this is X" as false when retrieval picked wrong).
             lead = f"The closest glossary entry is {entry.term}{also}."
-        chosen.sort(key=lambda q: q.position)
+        order = {e: i for i, e in enumerate(dict.fromkeys([main, *named]))}
+        chosen.sort(key=lambda q: (order.get(q.entry_id, len(order)), q.position))
         return Composition(shape, lead, tuple(chosen))
 
     def kinds_of(self, entry_id: str) -> list[str]:
@@ -284,14 +159,17 @@ class Composer:
         own = _stems(" ".join([entry.term, *entry.aliases]))
         asked = _stems(question) - own - _QUESTION_WORDS
         idf = self._weights()
-        preferred = _SECTIONS[shape]
+        n_ranks = max(1, len(SECTIONS_OF[shape]))
+        heading_weight: dict[str, float] = {}
         out = []
         for q, stems_ in self._quotes(entry_id):
             if q.heading == "":
                 continue
-            overlap = sum(idf.get(w, 1.0) for w in asked & stems_)
-            rank = next((i for i, p in enumerate(preferred) if q.heading.startswith(p)), None)
-            bonus = 0.0 if rank is None else 2.0 * (1 - rank / len(preferred))
+            if q.heading not in heading_weight:  # "why it fails in early layers" for "... on early layers?"
+                heading_weight[q.heading] = sum(idf.get(w, 1.0) for w in asked & (_stems(q.heading) - _HEADING_WORDS))
+            overlap = sum(idf.get(w, 1.0) for w in asked & stems_) + heading_weight[q.heading]
+            rank = section_rank(shape, q.heading)
+            bonus = 0.0 if rank is None else 2.0 * (1 - rank / n_ranks)
             if shape == "list" and (q.bullet or q.text.count(",") >= 2):
                 bonus += 1.5  # a list question wants the entry's enumerations
             out.append((overlap + bonus - 0.05 * q.position, q))
@@ -301,33 +179,105 @@ class Composer:
         scored = [(sc, q) for sc, q in self._scores(entry_id, question, shape) if sc > 0 and q not in exclude]
         scored.sort(key=lambda t: -t[0])
         picked: list[Quote] = []
-        stems_of = dict(self._quotes(entry_id))  # computed once per entry, when it was first quoted
-        taken = [stems_of.get(q) or _stems(q.text) for q in exclude]
+        taken = [self._stems_of(q) for q in exclude]
         for _, q in scored:
-            stems_ = stems_of[q]
-            if any(len(stems_ & t) > 0.8 * max(1, min(len(stems_), len(t))) for t in taken):
-                continue  # says nearly what an earlier quote said
+            if self._repeats(q, taken):
+                continue
             picked.append(q)
-            taken.append(stems_)
+            taken.append(self._stems_of(q))
             if len(picked) == n:
                 break
         return picked
 
-    def _compare(self, pair: list[str], question: str) -> list[Quote]:
+    def _explain(self, entry_ids: Sequence[str], question: str, shape: Shape, exclude: Sequence[Quote]) -> list[Quote]:
+        """The best sentences of `entry_ids` for a how/why/limits/list question, within a word
+        budget. Each brings what it leans on (`_with_context`); a whole list may use up what is
+        left. Entries after the first speak only in sentences that name the first."""
+        main, *others = entry_ids
+        scored = self._scores(main, question, shape)
+        for eid in others:
+            names = self._names(main)
+            scored += [(sc, q) for sc, q in self._scores(eid, question, shape) if names.search(q.text)]
+        scored = sorted(((sc, q) for sc, q in scored if sc > 0), key=lambda t: -t[0])
+        budget = _EXPLAIN_WORDS[shape]
+        picked: list[Quote] = []
+        taken = [self._stems_of(q) for q in exclude]
+        for _, q in scored:
+            if budget < 15 or len(picked) >= _EXTRA[shape] + 2:
+                break
+            if q in picked or q in exclude or self._repeats(q, taken):
+                continue
+            group = [x for x in self._with_context(q, _EXPLAIN_WORDS[shape]) if x not in picked and x not in exclude]
+            words = sum(len(x.text.split()) for x in group)
+            whole_list = len(group) > 1 and all(x.bullet for x in group)
+            if words > budget and picked and not whole_list:
+                continue
+            if words > budget and not picked:
+                group, words = [q], len(q.text.split())  # the best sentence, even when long
+            picked += group
+            taken += [self._stems_of(x) for x in group]
+            budget -= words  # a whole list may overrun what is left (it fits the full budget): then stop
+        return picked
+
+    def _with_context(self, q: Quote, max_words: int) -> list[Quote]:
+        """`q` with what it needs to be read: its whole list when it is an item of a list of at
+        most `max_words`; the sentence before it when it leans back ("So ...", "that bias"); the
+        sentence after it when it only sets a case up ("Suppose ...")."""
+        quotes = [x for x, _ in self._quotes(q.entry_id)]
+        if q.bullet:
+            items = [x for x in quotes if x.block == q.block and x.bullet]
+            fits = 1 < len(items) <= 8 and sum(len(x.text.split()) for x in items) <= max_words
+            return items if fits else [q]
+        i = quotes.index(q)
+        out = [q]
+        if leans_back(q.text) and i > 1 and quotes[i - 1].heading == q.heading:
+            out.insert(0, quotes[i - 1])
+        if sets_up(q.text) and i + 1 < len(quotes) and quotes[i + 1].block == q.block:
+            out.append(quotes[i + 1])
+        return out
+
+    def _listed(self, entry_id: str, question: str) -> bool:
+        """The question asks for kinds of this entry ("what types of ablation are there")."""
+        of = re.search(
+            r"\b(?:kinds|types|sorts|forms|variants|classes|families|examples) of (?:an? |the )?(.+)", question, re.I
+        )
+        return bool(of and entry_id in self._entries and self._names(entry_id).match(of.group(1)))
+
+    def _names(self, entry_id: str) -> re.Pattern[str]:
+        """A pattern for the entry's term and aliases, as whole words."""
+        if entry_id not in self._name_patterns:
+            entry = self._entries[entry_id]
+            names = sorted({entry.term, *entry.aliases}, key=len, reverse=True)
+            self._name_patterns[entry_id] = re.compile(r"\b(?:" + "|".join(re.escape(n) for n in names) + r")\b", re.I)
+        return self._name_patterns[entry_id]
+
+    def _stems_of(self, q: Quote) -> frozenset[str]:
+        return self._stem_map(q.entry_id).get(q) or _stems(q.text)
+
+    def _stem_map(self, entry_id: str) -> dict[Quote, frozenset[str]]:
+        if entry_id not in self._stem_maps:
+            self._stem_maps[entry_id] = dict(self._quotes(entry_id))
+        return self._stem_maps[entry_id]
+
+    def _repeats(self, q: Quote, taken: Sequence[frozenset[str]]) -> bool:
+        """`q` says nearly what one of the sentences already taken says."""
+        stems_ = self._stems_of(q)
+        return any(len(stems_ & t) > 0.8 * max(1, min(len(stems_), len(t))) for t in taken)
+
+    def _compare(self, group: list[str], question: str) -> list[Quote]:
+        """Each entry's summary, then its sentences that name another entry of the group."""
         out: list[Quote] = []
-        for i, eid in enumerate(pair):
+        for eid in group:
             quotes = self._quotes(eid)
             if not quotes:
                 continue
-            group = [quotes[0][0]] if quotes[0][0].heading == "" else []
-            if len(pair) == 2:
-                other = self._entries[pair[1 - i]]
-                names = sorted({other.term, *other.aliases}, key=len, reverse=True)
-                pattern = re.compile(r"\b(?:" + "|".join(re.escape(n) for n in names) + r")\b", re.I)
-                scored = [(sc, q) for sc, q in self._scores(eid, question, "compare") if pattern.search(q.text)]
-                scored.sort(key=lambda t: -t[0])
-                group += sorted((q for _, q in scored[: _EXTRA["compare"]]), key=lambda q: q.position)
-            out.extend(group)
+            out += [quotes[0][0]] if quotes[0][0].heading == "" else []
+            others = [self._names(o) for o in group if o != eid]
+            scored = [
+                (sc, q) for sc, q in self._scores(eid, question, "compare") if any(n.search(q.text) for n in others)
+            ]
+            scored.sort(key=lambda t: -t[0])
+            out += sorted((q for _, q in scored[: _EXTRA["compare"]]), key=lambda q: q.position)
         return out
 
 
@@ -356,6 +306,25 @@ _QUESTION_WORDS = frozenset(
         "example",
         "explain",
         "describe",
+    )
+)
+# Words of headings that say nothing about the topic ("Why it matters", "What it is").
+_HEADING_WORDS = frozenset(
+    stem(w)
+    for w in (
+        "matter",
+        "matters",
+        "work",
+        "works",
+        "interpretability",
+        "practice",
+        "example",
+        "intuition",
+        "pitfalls",
+        "recipe",
+        "shows",
+        "use",
+        "uses",
     )
 )
 

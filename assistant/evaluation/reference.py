@@ -59,7 +59,7 @@ def stated(fact: str, answer: str) -> bool:
 
 
 def _says_twice(answer: str) -> bool:
-    from assistant.answer.compose import split_sentences
+    from assistant.answer.quotes import split_sentences
 
     seen = set()
     for s in split_sentences(answer):

@@ -6,7 +6,8 @@ import re
 
 import pytest
 
-from assistant.answer.compose import classify, entry_quotes, split_sentences
+from assistant.answer.quotes import entry_quotes, split_sentences
+from assistant.answer.shapes import classify
 from assistant.pipeline import Assistant
 from assistant.settings import Settings
 from tests.doubles import ScriptedChatModel
@@ -152,3 +153,142 @@ def test_a_term_merely_mentioned_does_not_jump_ahead_of_retrieval(retriever):
     top = answer.retrieved[0].entry_id
     assert top != "attention-head" and answer.citations[0].entry_id == top  # ...not put before retrieval's pick
     assert answer.answer.startswith(f"The closest glossary entry is {retriever.index.entries[top].term}")
+
+
+@pytest.mark.parametrize(
+    ("question", "named", "shape"),
+    [
+        ("Why does the logit lens fail on early layers?", 1, "cause"),  # a why about a failure asks its cause
+        ("Why does tying the embeddings cause problems?", 1, "cause"),
+        ("Why do interp people use Pythia so much?", 1, "why"),
+        ("Is a crosscoder just an SAE?", 2, "compare"),
+        ("Mean ablation or zero ablation: which should I use?", 2, "compare"),
+        ("what's the technique called where you patch in an activation from a different prompt?", 1, "name"),
+        ("How do you patch an activation from a different prompt?", 1, "how"),  # "different" alone compares nothing
+        ("Which classes of heads make up the IOI circuit?", 1, "list"),
+        ("What are the three phases of grokking?", 1, "list"),
+    ],
+)
+def test_more_question_shapes(question, named, shape):
+    assert classify(question, named) == shape
+
+
+def _doc(eid, term, body, aliases=(), related=()):
+    from assistant.types import Entry
+
+    return Entry(
+        id=eid,
+        term=term,
+        aliases=aliases,
+        section="s",
+        summary=f"{term} is the thing this entry defines.",
+        related=related,
+        body=body,
+        path="x",
+    )
+
+
+LENS = _doc(
+    "lens",
+    "Logit lens",
+    "## What it is\nApply the final unembedding after any layer to read a prediction. Stacking the readings shows "
+    "how the guess develops.\n\n"
+    "## The recipe\n1. Cache the residual stream after each layer of the model.\n2. Multiply every cached vector by "
+    "the unembedding matrix.\n3. Inspect the top tokens of each layer in turn.\n\n"
+    "## Why it fails in early layers\nThe unembedding was trained to read the final stream only. So early decodings "
+    "are mostly noise, or the current token again.\n\n"
+    "## Pitfalls\nA token seen under the lens is not proof that the layer computed it.",
+)
+
+
+def _composer(*entries):
+    from assistant.answer.compose import Composer
+
+    return Composer({e.id: e for e in entries})
+
+
+def test_a_heading_that_shares_the_questions_words_answers_it():
+    comp = _composer(LENS).compose(
+        "Why does the logit lens give junk on early layers?", ["lens"], ["lens"], pinned=True
+    )
+    texts = [q.text for q in comp.quotes]
+    assert comp.shape == "cause"
+    assert "The unembedding was trained to read the final stream only." in texts
+    # "So early decodings ..." leans on the sentence before it, which comes along, in entry order
+    i = texts.index("The unembedding was trained to read the final stream only.")
+    assert texts[i + 1].startswith("So early decodings")
+
+
+def test_a_step_of_a_list_brings_the_whole_list_in_order():
+    comp = _composer(LENS).compose("How do you run the logit lens step by step?", ["lens"], ["lens"], pinned=True)
+    steps = [q.text for q in comp.quotes if q.bullet]
+    assert comp.shape == "how" and len(steps) == 3 and steps[0].startswith("Cache") and steps[2].startswith("Inspect")
+
+
+def test_a_second_named_entry_speaks_only_where_it_names_the_first():
+    tuned = _doc(
+        "tuned",
+        "Tuned lens",
+        "## What it is\nThe tuned lens trains one affine map per layer before decoding early layers. "
+        "It fixes the early-layer noise of the logit lens. Training takes an hour on early layers of a big model.",
+    )
+    comp = _composer(LENS, tuned).compose(
+        "How does the tuned lens fix the logit lens on early layers?", ["lens", "tuned"], ["lens", "tuned"], pinned=True
+    )
+    from_tuned = [q.text for q in comp.quotes if q.entry_id == "tuned" and q.heading]
+    assert "It fixes the early-layer noise of the logit lens." in from_tuned  # names the first entry
+    assert from_tuned[0].startswith("The tuned lens trains")  # the sentence "It" leans on, before it
+    assert not any(t.startswith("Training takes") for t in from_tuned)  # names nothing: stays out
+
+
+def test_kinds_of_a_named_entry_win_over_a_ranked_kind():
+    entries = [
+        _entry("ablation", "Ablation", related=("zero-ablation",)),
+        _entry("mean-ablation", "Mean ablation"),
+        _entry("zero-ablation", "Zero ablation"),
+    ]
+    comp = _composer(*entries).compose("What types of ablation are there?", ["zero-ablation", "ablation"], ["ablation"])
+    assert comp.shape == "list" and [q.entry_id for q in comp.quotes] == ["ablation", "zero-ablation", "mean-ablation"]
+
+
+def test_two_names_of_one_entry_are_explained_from_that_entry():
+    norm = _doc(
+        "post-ln",
+        "Post-LayerNorm",
+        "## What it is\nPost-LN normalises after each residual addition. Pre-LN normalises only the input of each "
+        "sublayer, leaving the residual stream a plain sum.",
+        aliases=("pre-LayerNorm", "pre-LN", "post-LN"),
+    )
+    other = _doc("other", "LayerNorm", "## What it is\nIt normalises a vector and rescales it with a gain.")
+    comp = _composer(norm, other).compose("pre-LN vs post-LN?", ["post-ln", "other"], ["post-ln"])
+    assert comp.shape == "compare" and {q.entry_id for q in comp.quotes} == {"post-ln"} and len(comp.quotes) >= 2
+
+
+def test_a_three_way_comparison_quotes_all_three():
+    entries = [
+        _entry(e, t)
+        for e, t in [("zero", "Zero ablation"), ("mean", "Mean ablation"), ("resample", "Resample ablation")]
+    ]
+    comp = _composer(*entries).compose(
+        "zero vs mean vs resample ablation?", ["mean", "zero", "resample"], ["zero", "mean", "resample"]
+    )
+    assert comp.shape == "compare" and {q.entry_id for q in comp.quotes} == {"zero", "mean", "resample"}
+
+
+def test_a_terms_own_words_do_not_set_the_shape():
+    diff = _doc(
+        "logit-diff",
+        "Logit difference",
+        "## Why it is a good metric\nIt equals a log-probability ratio of two answers.",
+    )
+    comp = _composer(diff).compose(
+        "Why is the logit difference so popular?", ["logit-diff"], ["logit-diff"], pinned=True
+    )
+    assert comp.shape == "why"  # not "compare" for the word "difference" in the term
+    assert any(q.heading == "why it is a good metric" for q in comp.quotes)
+
+
+def test_bold_run_in_labels_split_from_their_sentence():
+    entry = _doc("x", "Thing", "## Pitfalls\n- **Cost.** One forward pass per component and position is needed.")
+    texts = [q.text for q in entry_quotes(entry)]
+    assert "One forward pass per component and position is needed." in texts
