@@ -89,6 +89,9 @@ class CoverageSignals(_Value):
     foreign_words: tuple[str, ...] = Field((), description="Rare topic words the glossary never uses.")
     missing_rare: tuple[str, ...] = Field((), description="Very rare words no top entry uses.")
     adapter_top: float = Field(0.0, description="The entry adapter's highest probability.")
+    unnamed_lead: str = Field(
+        "", description="Subject of the first of joined questions ('what is X and why ...') when it names no entry."
+    )
 
     @property
     def glossary_best(self) -> float:

@@ -11,6 +11,8 @@ reports all read its rule and detail. Thresholds live in `RetrievalSettings`, sw
 3. A definitional question about a short subject that names no entry ("what is speculative
    decoding?") is not covered: the user asked for a term we do not have, however close its
    neighbours are in embedding space. A follow-up is exempt: its subject is in the history.
+   The same holds for the first of joined questions ("what is dropout and why does it reduce
+   overfitting?"): the second builds on a subject we do not have.
 4. A question nearer to a topic of `corpus/out_of_scope.yaml` (~740 near-miss and unrelated
    topics, each checked against the glossary) than to any glossary chunk or entry summary, by
    `off_topic_margin`, is not covered: "how does dropout prevent overfitting" embeds close to the
@@ -116,6 +118,17 @@ def _unknown_short_subject(sig: CoverageSignals, s: RetrievalSettings) -> Covera
     )
 
 
+def _unknown_lead_subject(sig: CoverageSignals, s: RetrievalSettings) -> Coverage | None:
+    lead = sig.unnamed_lead
+    if not lead or sig.followup or len(lead.split()) > s.short_subject_words or not _DEFINITIONAL.match(sig.query):
+        return None
+    return Coverage(
+        covered=False,
+        rule="unknown-lead-subject",
+        detail=f"first asks what '{lead}' is, and no entry has that name (the rest of the question builds on it)",
+    )
+
+
 def _off_topic(sig: CoverageSignals, s: RetrievalSettings) -> Coverage | None:
     best = sig.glossary_best
     if not sig.off_topic or sig.off_topic_score - best < s.off_topic_margin:
@@ -171,6 +184,7 @@ RULES: tuple[Rule, ...] = (
     Rule("named-term", _named_term),
     Rule("writing-request", _writing_request),
     Rule("unknown-short-subject", _unknown_short_subject),
+    Rule("unknown-lead-subject", _unknown_lead_subject),
     Rule("off-topic", _off_topic),
     Rule("rare-word", _rare_word),
     Rule("contained-term", _contained_term),

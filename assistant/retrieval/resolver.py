@@ -57,6 +57,22 @@ def subject_of(query: str) -> str:
     return text
 
 
+# "what is dropout and why does it reduce overfitting": a second question joined to the first.
+_NEXT_CLAUSE = re.compile(
+    r",?\s+and\s+(?=(?:why|how|what|when|where|which|is|are|does|do|can|should)\b)|[?;]\s+(?=\w)", re.I
+)
+
+
+def first_clause(query: str) -> str:
+    """The first of several joined questions, or the query itself.
+
+    Example:
+        >>> first_clause("what is dropout and why does it reduce overfitting?")
+        'what is dropout'
+    """
+    return _NEXT_CLAUSE.split(query.strip(), maxsplit=1)[0]
+
+
 @dataclass(frozen=True)
 class TermMatch:
     entry_id: str

@@ -15,7 +15,7 @@ from assistant.indexing.store import LoadedIndex
 from assistant.retrieval.fusion import rrf
 from assistant.retrieval.lexicon import Lexicon
 from assistant.retrieval.passages import rank_passages
-from assistant.retrieval.resolver import TermMatch, TermResolver
+from assistant.retrieval.resolver import TermMatch, TermResolver, first_clause, subject_of
 from assistant.settings import RetrievalSettings
 from assistant.textnorm import normalize_query
 from assistant.types import Chunk, CoverageSignals, Hit, SourcePassage
@@ -184,8 +184,16 @@ class HybridRetriever:
             foreign_words=tuple(lex.foreign(query)),
             missing_rare=tuple(lex.missing_rare(query, [h.entry_id for h in hits[: s.coverage_depth]])),
             adapter_top=float(probs.max()) if probs is not None else 0.0,
+            unnamed_lead=self._unnamed_lead(query),
         )
         return SearchResult(query, hits[:k], matches, signals, timings, passages)
+
+    def _unnamed_lead(self, query: str) -> str:
+        """The subject of the first of joined questions, when that question names no entry."""
+        lead = first_clause(query)
+        if lead == query.strip() or self.resolver.resolve(lead):
+            return ""
+        return subject_of(lead)
 
     def _rerank(self, hits: list[Hit], probs) -> list[Hit]:
         """Reorder the first `rerank_depth` unpinned hits by fused score blended with the adapter.

@@ -157,6 +157,14 @@ def test_a_long_description_the_adapter_is_sure_of_survives_one_unusual_word(ret
         ("how does dropout regularize a network during training", False, "off-topic", "dropout"),
         ("write me a poem about superposition", False, "writing-request", "poem"),
         ("what is speculative decoding", False, "unknown-short-subject", "speculative decoding"),
+        # joined questions: the first one's subject decides ("... and why" builds on it)
+        (
+            "what is speculative decoding and why is it faster than attention",
+            False,
+            "unknown-lead-subject",
+            "speculative",
+        ),
+        ("what is an induction head and why does it matter", True, "contained-term", "induction-head"),
     ],
 )
 def test_the_decision_names_its_rule_and_what_it_saw(retriever, query, covered, rule, detail):
