@@ -52,7 +52,7 @@ if TYPE_CHECKING:
     from assistant.settings import RetrievalSettings
 
 _DEFINITIONAL = re.compile(
-    r"^\s*(?:what(?:'s|’s|s| is| are)|whats|define|definition of|explain|describe|meaning of|tell me about|"
+    r"^\s*(?:(?:what|wat|wht|waht|whta)(?:'s|’s|s| is| are)|whats|define|definition of|explain|describe|meaning of|tell me about|"
     r"how (?:does|do)|can you explain|could you explain)\b",
     re.I,
 )

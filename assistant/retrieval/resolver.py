@@ -23,7 +23,7 @@ _LEAD = re.compile(
     r"^(?:so|ok|okay|and|but|hi|hey|hello|please|pls|um|quick question|question)\b[,:]?\s*"
     r"|^(?:can|could|would|will) you (?:please )?(?:briefly )?(?:explain|tell me|describe|define|clarify)(?: to me)?\s*"
     r"|^(?:i (?:want|would like|'d like) to (?:know|understand)|help me understand|i don'?t (?:get|understand))\s*"
-    r"|^(?:what(?:'s|’s|s)?(?: is| are| was| does| do)?(?: meant by| the meaning of)?|who(?:'s| is| are)?|whats|"
+    r"|^(?:(?:what|wat|wht|waht|whta)(?:'s|’s|s)?(?: is| are| was| does| do)?(?: meant by| the meaning of)?|who(?:'s| is| are)?|whats|"
     r"define|definition of|explain|describe|meaning of|tell me about|tell me what|give me|eli5|"
     r"how (?:does|do|is|are)|why (?:is|are|do|does)|what do (?:you|people|we|they) mean by)\b\s*"
     r"|^(?:the )?(?:term|concept|idea|notion|word|phrase)(?: of)?\b\s*"
@@ -117,14 +117,9 @@ class TermResolver:
             key = fold(candidate)
             if key in self.table:
                 return [TermMatch(self.table[key], key, "exact")]
-            q = _QUALIFIER.match(candidate)
-            # only a qualifier in the glossary's own words ("of a model"), not "of Gemini 1.5 Pro"
-            if (
-                q
-                and fold(q.group(1)) in self.table
-                and all(w in self.vocabulary for w in re.findall(r"[a-z0-9]+", candidate[q.end(1) :].casefold()))
-            ):
-                key = fold(q.group(1))
+            head = self._qualified_head(candidate)
+            if head and fold(head) in self.table:
+                key = fold(head)
                 return [TermMatch(self.table[key], key, "exact")]
         m = _PAREN.match(subject)
         if m:
@@ -164,11 +159,28 @@ class TermResolver:
             if all(m.entry_id != entry_id for _, m in found):
                 strong = len(key.split()) >= 2 or key in self.acronyms
                 found.append((start, TermMatch(entry_id, key, "contained", strong)))
-        if found:
-            return [m for _, m in sorted(found, key=lambda x: x[0])]
-        if 4 <= len(subject) <= 60 and len(subject.split()) <= 6:
-            best = process.extractOne(subject, self._keys, scorer=fuzz.ratio, score_cutoff=fuzzy_cutoff)
-            # a typo, not a different phrase: at most 2 edits (1 for short keys)
-            if best and Levenshtein.distance(subject, best[0]) <= (1 if len(best[0]) <= 6 else 2):
-                return [TermMatch(self.table[best[0]], best[0], "fuzzy")]
-        return []
+        contained = [m for _, m in sorted(found, key=lambda x: x[0])]
+        head = self._qualified_head(subject)  # "copy supression in gpt-2": the typo is in the head
+        for candidate in ([] if found else [subject]) + ([head] if head else []):
+            typo = self._typo(candidate, fuzzy_cutoff)
+            if typo:
+                return [typo, *(m for m in contained if m.entry_id != typo.entry_id)]
+        return contained
+
+    def _qualified_head(self, subject: str) -> str:
+        """'X' of 'X of/in/at ...' when the qualifier is in the glossary's own words ("of a model"),
+        not "of Gemini 1.5 Pro"; else ''."""
+        q = _QUALIFIER.match(subject)
+        if q and all(w in self.vocabulary for w in re.findall(r"[a-z0-9]+", subject[q.end(1) :].casefold())):
+            return q.group(1)
+        return ""
+
+    def _typo(self, subject: str, fuzzy_cutoff: int) -> TermMatch | None:
+        """The term `subject` misspells: at most 2 edits (1 for short keys), so a typo and not a
+        different phrase."""
+        if not (4 <= len(subject) <= 60 and len(subject.split()) <= 6):
+            return None
+        best = process.extractOne(subject, self._keys, scorer=fuzz.ratio, score_cutoff=fuzzy_cutoff)
+        if best and Levenshtein.distance(subject, best[0]) <= (1 if len(best[0]) <= 6 else 2):
+            return TermMatch(self.table[best[0]], best[0], "fuzzy")
+        return None

@@ -200,3 +200,21 @@ def test_every_rule_reads_only_the_signals_and_the_settings():
     low = decide(CoverageSignals(query="a long question about something", hits=2, best_dense=0.1), s)
     assert (low.covered, low.rule) == (False, "cosine") and "0.100 < " in low.detail
     assert [r.name for r in RULES][-1] == "cosine"  # the last rule always decides
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "wat is an induction head",  # a typo of the question word
+        "what is superpositon in a transformer",  # a typo of the subject, then a qualifier in glossary words
+    ],
+)
+def test_typos_in_the_framing_or_a_qualified_subject_still_name_the_term(retriever, query):
+    matches = retriever.resolver.resolve(query)
+    assert matches and matches[0].entry_id in {"induction-head", "superposition"}
+    assert matches[0].how in {"exact", "fuzzy"}  # named, so never refused
+
+
+def test_a_qualifier_outside_the_glossary_keeps_a_near_term_unnamed(retriever):
+    # "... of Gemini 1.5 Pro" asks about something else; a near spelling of a term must not name it
+    assert all(m.how == "contained" for m in retriever.resolver.resolve("what is superpositon of Gemini 1.5 Pro"))
