@@ -45,14 +45,14 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, NamedTuple
 
 from assistant.answer.prompt import NOT_IN_CONTEXT
-from assistant.retrieval.resolver import subject_of
+from assistant.retrieval.resolver import WHAT, subject_of
 from assistant.types import Coverage, CoverageSignals
 
 if TYPE_CHECKING:
     from assistant.settings import RetrievalSettings
 
 _DEFINITIONAL = re.compile(
-    r"^\s*(?:(?:what|wat|wht|waht|whta)(?:'s|’s|s| is| are)|whats|define|definition of|explain|describe|meaning of|tell me about|"
+    rf"^\s*(?:{WHAT}(?:'s|’s|s| is| are)|whats|define|definition of|explain|describe|meaning of|tell me about|"
     r"how (?:does|do)|can you explain|could you explain)\b",
     re.I,
 )

@@ -19,11 +19,12 @@ from assistant.retrieval.lexicon import expand_shorthand, zipf
 from assistant.textnorm import fold
 from assistant.types import Entry
 
+WHAT = r"(?:what|wat|wht|waht|whta)"  # and its common typos
 _LEAD = re.compile(
     r"^(?:so|ok|okay|and|but|hi|hey|hello|please|pls|um|quick question|question)\b[,:]?\s*"
     r"|^(?:can|could|would|will) you (?:please )?(?:briefly )?(?:explain|tell me|describe|define|clarify)(?: to me)?\s*"
     r"|^(?:i (?:want|would like|'d like) to (?:know|understand)|help me understand|i don'?t (?:get|understand))\s*"
-    r"|^(?:(?:what|wat|wht|waht|whta)(?:'s|’s|s)?(?: is| are| was| does| do)?(?: meant by| the meaning of)?|who(?:'s| is| are)?|whats|"
+    rf"|^(?:{WHAT}(?:'s|’s|s)?(?: is| are| was| does| do)?(?: meant by| the meaning of)?|who(?:'s| is| are)?|whats|"
     r"define|definition of|explain|describe|meaning of|tell me about|tell me what|give me|eli5|"
     r"how (?:does|do|is|are)|why (?:is|are|do|does)|what do (?:you|people|we|they) mean by)\b\s*"
     r"|^(?:the )?(?:term|concept|idea|notion|word|phrase)(?: of)?\b\s*"
