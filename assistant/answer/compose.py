@@ -38,6 +38,7 @@ from assistant.answer.quotes import Quote, entry_quotes, leans_back, sets_up
 from assistant.answer.shapes import SECTIONS as SECTIONS_OF
 from assistant.answer.shapes import Shape, classify, section_rank
 from assistant.retrieval.lexicon import content_words, stem
+from assistant.retrieval.resolver import first_clause
 
 if TYPE_CHECKING:
     from assistant.types import Entry
@@ -127,6 +128,10 @@ class Composer:
             chosen += self._explain([main, *others], question, shape, exclude=chosen)
         else:
             chosen += self._best(main, question, shape, _EXTRA[shape], exclude=chosen)
+        then = question[len(first_clause(question)) :]  # "what is it called, and how is it found?"
+        then_shape = classify(then, 1, True) if then.strip() else shape
+        if shape in ("name", "define") and then_shape in _EXPLAIN_WORDS:
+            chosen += self._explain([main], then, then_shape, exclude=chosen)
         lead = ""
         if shape == "name":
             entry = self._entries[main]

@@ -292,3 +292,11 @@ def test_bold_run_in_labels_split_from_their_sentence():
     entry = _doc("x", "Thing", "## Pitfalls\n- **Cost.** One forward pass per component and position is needed.")
     texts = [q.text for q in entry_quotes(entry)]
     assert "One forward pass per component and position is needed." in texts
+
+
+def test_a_joined_how_after_a_name_question_is_answered_too():
+    comp = _composer(LENS).compose(
+        "what is it called when you decode a middle layer with the unembedding, and how do you run it?", ["lens"], []
+    )
+    assert comp.shape == "name" and comp.lead.startswith("The closest glossary entry is Logit lens")
+    assert any(q.bullet and q.text.startswith("Cache the residual stream") for q in comp.quotes)  # the recipe
