@@ -252,7 +252,9 @@ class Composer:
         """A pattern for the entry's term and aliases, as whole words."""
         if entry_id not in self._name_patterns:
             entry = self._entries[entry_id]
-            names = sorted({entry.term, *entry.aliases}, key=len, reverse=True)
+            bare = re.sub(r"\s*\([^()]*\)$", "", entry.term)  # "Contrast-consistent search (CCS)" is also written bare
+            short = re.findall(r"^([A-Z]{2,})[- ]", entry.term)  # "OV-circuit" is "(OV)" in a sentence about both
+            names = sorted({entry.term, bare, *short, *entry.aliases}, key=len, reverse=True)
             self._name_patterns[entry_id] = re.compile(r"\b(?:" + "|".join(re.escape(n) for n in names) + r")\b", re.I)
         return self._name_patterns[entry_id]
 

@@ -102,7 +102,7 @@ def entry_quotes(entry: Entry) -> list[Quote]:
 # "that X" after a preposition reads wrongly without the sentence before it.
 _LEANS_BACK = re.compile(
     r"^(?:this|that|these|those|it|its|they|their|them|such|so|thus|hence|then|here|both|instead|"
-    r"otherwise|therefore|together|in turn|as a result|the result|the same|the other|the latter|"
+    r"otherwise|therefore|together|in turn|as a result|the result|the same|the other|the two|the latter|"
     r"the former|in that|in this|with this|for this|by contrast)\b"
     r"|\b(?:of|from|to|by|with|on|in|for|against|counteracting|undoing) (?:that|this|these|those|such) [a-z]",
     re.I,

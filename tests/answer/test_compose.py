@@ -300,3 +300,17 @@ def test_a_joined_how_after_a_name_question_is_answered_too():
     )
     assert comp.shape == "name" and comp.lead.startswith("The closest glossary entry is Logit lens")
     assert any(q.bullet and q.text.startswith("Cache the residual stream") for q in comp.quotes)  # the recipe
+
+
+def test_an_entry_is_recognised_by_its_bare_term_and_its_capital_prefix():
+    ccs = _doc("ccs", "Contrast-consistent search (CCS)", "## What it is\nIt finds a truth direction without labels.")
+    ov = _doc("ov", "OV-circuit", "## What it is\nIt decides what moves.")
+    qk = _doc(
+        "qk",
+        "QK-circuit",
+        "## Why it matters\nSplitting a head into where to look (QK) and what to move (OV) is basic.",
+    )
+    comp = _composer(ccs).compose("How does contrast-consistent search find a truth direction?", ["ccs"], ["ccs"])
+    assert comp.shape == "how"  # "contrast" is the term's word, not a comparison
+    pair = _composer(qk, ov).compose("QK circuit vs OV circuit?", ["qk", "ov"], ["qk", "ov"])
+    assert any(q.text.startswith("Splitting a head") for q in pair.quotes)  # "(OV)" names the other side
