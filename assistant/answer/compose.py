@@ -72,12 +72,13 @@ class Composer:
         self._entries = entries
         self._cache: dict[str, list[tuple[Quote, frozenset[str]]]] = {}
         self._idf: dict[str, float] | None = None
-        self._stem_maps: dict[str, dict[Quote, frozenset[str]]] = {}
+        self._stems_by_quote: dict[Quote, frozenset[str]] = {}
         self._name_patterns: dict[str, re.Pattern[str]] = {}
 
     def _quotes(self, entry_id: str) -> list[tuple[Quote, frozenset[str]]]:
         if entry_id not in self._cache:
             self._cache[entry_id] = [(q, _stems(q.text)) for q in entry_quotes(self._entries[entry_id])]
+            self._stems_by_quote.update(self._cache[entry_id])
         return self._cache[entry_id]
 
     def _weights(self) -> dict[str, float]:
@@ -259,12 +260,8 @@ class Composer:
         return self._name_patterns[entry_id]
 
     def _stems_of(self, q: Quote) -> frozenset[str]:
-        return self._stem_map(q.entry_id).get(q) or _stems(q.text)
-
-    def _stem_map(self, entry_id: str) -> dict[Quote, frozenset[str]]:
-        if entry_id not in self._stem_maps:
-            self._stem_maps[entry_id] = dict(self._quotes(entry_id))
-        return self._stem_maps[entry_id]
+        self._quotes(q.entry_id)
+        return self._stems_by_quote[q]
 
     def _repeats(self, q: Quote, taken: Sequence[frozenset[str]]) -> bool:
         """`q` says nearly what one of the sentences already taken says."""
