@@ -171,7 +171,15 @@ def answer_stream(
         mentioned = list(dict.fromkeys(m.entry_id for m in result.matches if m.entry_id in entries))
         pinned = [m.entry_id for m in named if m.entry_id in entries]
         ranked = list(dict.fromkeys([*pinned[:1], *(h.entry_id for h in result.hits)]))
-        composition = composer.compose(q if query == q else query, ranked, mentioned, pinned=bool(pinned))
+        # A description that retrieval cannot pin on one entry (the adapter is unsure, or the second
+        # entry scores nearly as high) gets the two nearest entries.
+        hits, r = result.hits, s.retrieval
+        sure = result.signals.adapter_top >= r.adapter_confident
+        near = [h for h in hits[1:2] if not sure or h.score >= r.close_second * hits[0].score]
+        near_ids = [] if pinned else [h.entry_id for h in near]
+        composition = composer.compose(
+            q if query == q else query, ranked, mentioned, pinned=bool(pinned), close=near_ids
+        )
         text, citations, supports = quoted_text(composition, entries, retriever.url)
         if not citations:
             yield fallback()
@@ -286,8 +294,8 @@ def quoted_text(
     numbers: dict[str, int] = {}
     parts, supports = [], []
     if composition.lead and composition.quotes:
-        n = numbers.setdefault(composition.quotes[0].entry_id, 1)
-        parts.append(_mark(composition.lead, n))
+        named = composition.lead_cites or (composition.quotes[0].entry_id,)
+        parts.append(_mark(composition.lead, *(numbers.setdefault(e, len(numbers) + 1) for e in named)))
     seen: set[str] = set()
     for quote in composition.quotes:
         key = " ".join(quote.text.casefold().split())
@@ -296,7 +304,7 @@ def quoted_text(
         seen.add(key)
         n = numbers.setdefault(quote.entry_id, len(numbers) + 1)
         shown = quote.text
-        if quote.heading == "" and not (composition.lead and n == 1):  # a summary: say whose it is
+        if quote.heading == "" and not (composition.lead and n == 1 and len(composition.lead_cites) < 2):  # whose?
             shown = f"{entries[quote.entry_id].term}: {shown}"  # the summary's own capitals (names stay names)
         parts.append(_mark(shown, n))
         supports.append(SentenceSupport(text=quote.text, citation=n, support=1.0))
@@ -304,7 +312,8 @@ def quoted_text(
     return " ".join(parts), citations, tuple(supports)
 
 
-def _mark(sentence: str, n: int) -> str:
-    """`sentence` with ` [n]` before its final punctuation."""
+def _mark(sentence: str, *ns: int) -> str:
+    """`sentence` with ` [n]` (or ` [1][2]`) before its final punctuation."""
     text = sentence.rstrip()
-    return (text[:-1] + f" [{n}]" + text[-1]) if text[-1:] in ".!?" else f"{text} [{n}]"
+    marks = "".join(f"[{n}]" for n in ns)
+    return (text[:-1] + f" {marks}" + text[-1]) if text[-1:] in ".!?" else f"{text} {marks}"

@@ -314,3 +314,21 @@ def test_an_entry_is_recognised_by_its_bare_term_and_its_capital_prefix():
     assert comp.shape == "how"  # "contrast" is the term's word, not a comparison
     pair = _composer(qk, ov).compose("QK circuit vs OV circuit?", ["qk", "ov"], ["qk", "ov"])
     assert any(q.text.startswith("Splitting a head") for q in pair.quotes)  # "(OV)" names the other side
+
+
+@pytest.mark.parametrize(
+    ("close", "lead"),
+    [
+        ((), "The closest glossary entry is Logit lens."),
+        (("tuned",), "The closest glossary entries are Logit lens and Tuned lens."),
+    ],
+)
+def test_a_description_names_as_many_entries_as_retrieval_can_tell_apart(close, lead):
+    tuned = _doc("tuned", "Tuned lens", "## What it is\nIt trains one affine map per layer.")
+    comp = _composer(LENS, tuned).compose(
+        "what is it called when you decode a middle layer?", ["lens", "tuned"], [], close=close
+    )
+    assert comp.lead == lead
+    summaries = [q.entry_id for q in comp.quotes if q.heading == ""]
+    assert summaries == ["lens", *close]  # every entry the lead names is defined, in the lead's order
+    assert comp.lead_cites == (("lens", *close) if close else ())
