@@ -48,6 +48,11 @@ _EXTRA = {"define": 2, "how": 3, "why": 3, "cause": 3, "limits": 3, "list": 3, "
 # Shapes answered by an explanation, and the words it may spend beyond the summary: enough for a
 # mechanism of three or four sentences, short enough to read at a glance.
 # A list (of steps, of kinds) is brought whole when it fits the budget.
+# "Is X the same as Y", "is X just Y": a yes/no about identity, which separate entries answer.
+_SAME = re.compile(
+    r"\b(?:same|just|basically|simply|identical|equivalent|synonyms?|another name|interchangeabl\w*)\b", re.I
+)
+_JOINED_SHARE = 0.6  # of its budget, for each part of a joined question
 _EXPLAIN_WORDS: dict[Shape, int] = {"how": 150, "cause": 130, "why": 100, "limits": 100, "list": 170, "compare": 120}
 
 
@@ -120,7 +125,12 @@ class Composer:
         if shape == "compare" and not one_entry:  # "pre-LN vs post-LN" are one entry: explained below
             three = len(sides) >= 3 and len(re.findall(r"\b(?:vs\.?|versus|or)\b|,", question)) >= 2  # "X vs Y vs Z"
             group = sides[:3] if three else list(dict.fromkeys([*sides, *entry_ids]))[:2]
-            return Composition(shape, "", tuple(self._compare(group, question)))
+            said = tuple(self._compare(group, question))
+            if len(group) > 1 and _SAME.search(wording) and len(sides) > 1:  # "is X just Y?": what we know for sure
+                terms = [self._entries[e].term for e in group]
+                lead = f"The glossary has separate entries for {', '.join(terms[:-1])} and {terms[-1]}."
+                return Composition(shape, lead, said, tuple(group))
+            return Composition(shape, "", said)
         main = sides[0] if shape == "compare" else entry_ids[0]
         if shape == "list":  # "what kinds of ablation": the entry named right after "kinds of", if it has kinds
             main = next((e for e in named if self._listed(e, question) and self.kinds_of(e)), main)
@@ -132,15 +142,21 @@ class Composer:
         if kinds:  # "TopK SAE", "Gated SAE" ... are kinds of "SAE": quote what each one is
             kind_quotes = [self._quotes(k)[0][0] for k in kinds[:_MAX_KINDS] if self._quotes(k)]
             return Composition(shape, "", tuple(chosen + kind_quotes))
+        # A joined question ("why do dead latents stay dead, and how are they fixed?", "what is it
+        # called, and how is it found?") gets each part explained, sharing the words.
+        first = first_clause(question)
+        then = question[len(first) :]
+        then_shape = classify(then, 1, True) if then.strip() else None
+        joined = then_shape in _EXPLAIN_WORDS
         if shape in _EXPLAIN_WORDS:
             others = [e for e in named if e != main and e in self._entries][:1]
-            chosen += self._explain([main, *others], question, shape, exclude=chosen)
+            share = _JOINED_SHARE if joined else 1.0
+            chosen += self._explain([main, *others], first if joined else question, shape, chosen, share)
         else:
             chosen += self._best(main, question, shape, _EXTRA[shape], exclude=chosen)
-        then = question[len(first_clause(question)) :]  # "what is it called, and how is it found?"
-        then_shape = classify(then, 1, True) if then.strip() else shape
-        if shape in ("name", "define") and then_shape in _EXPLAIN_WORDS:
-            chosen += self._explain([main], then, then_shape, exclude=chosen)
+        if joined and then_shape is not None:
+            share = _JOINED_SHARE if shape in _EXPLAIN_WORDS else 1.0
+            chosen += self._explain([main], then, then_shape, chosen, share)
         cites: tuple[str, ...] = ()
         if shape in ("name", "define") and not pinned:  # a description, though it may use a term's words
             lead, cites = self._lead(shape, main, close)
@@ -220,17 +236,20 @@ class Composer:
                 break
         return picked
 
-    def _explain(self, entry_ids: Sequence[str], question: str, shape: Shape, exclude: Sequence[Quote]) -> list[Quote]:
+    def _explain(
+        self, entry_ids: Sequence[str], question: str, shape: Shape, exclude: Sequence[Quote], share: float = 1.0
+    ) -> list[Quote]:
         """The best sentences of `entry_ids` for a how/why/limits/list question, within a word
         budget. Each brings what it leans on (`_with_context`); a whole list may use up what is
-        left. Entries after the first speak only in sentences that name the first."""
+        left. Entries after the first speak only in sentences that name the first. `share`: of the
+        shape's budget (each part of a joined question gets some)."""
         main, *others = entry_ids
         scored = self._scores(main, question, shape)
         for eid in others:
             names = self._names(main)
             scored += [(sc, q) for sc, q in self._scores(eid, question, shape) if names.search(q.text)]
         scored = sorted(((sc, q) for sc, q in scored if sc > 0), key=lambda t: -t[0])
-        budget = _EXPLAIN_WORDS[shape]
+        budget = round(_EXPLAIN_WORDS[shape] * share)
         picked: list[Quote] = []
         taken = [self._stems_of(q) for q in exclude]
         for _, q in scored:

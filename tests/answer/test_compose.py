@@ -332,3 +332,21 @@ def test_a_description_names_as_many_entries_as_retrieval_can_tell_apart(close, 
     summaries = [q.entry_id for q in comp.quotes if q.heading == ""]
     assert summaries == ["lens", *close]  # every entry the lead names is defined, in the lead's order
     assert comp.lead_cites == (("lens", *close) if close else ())
+
+
+def test_is_x_just_y_says_the_glossary_keeps_them_apart():
+    entries = [_entry("crosscoder", "Crosscoder"), _entry("sae", "Sparse autoencoder", aliases=("SAE",))]
+    comp = _composer(*entries).compose("Is a crosscoder just an SAE?", ["crosscoder", "sae"], ["crosscoder", "sae"])
+    assert comp.shape == "compare"
+    assert comp.lead == "The glossary has separate entries for Crosscoder and Sparse autoencoder."
+    assert comp.lead_cites == ("crosscoder", "sae")
+    plain = _composer(*entries).compose("crosscoder vs SAE?", ["crosscoder", "sae"], ["crosscoder", "sae"])
+    assert plain.lead == ""  # no identity question, no claim
+
+
+def test_each_part_of_a_joined_how_and_why_question_is_explained():
+    question = "Why does the logit lens give junk on early layers, and how do you run it step by step?"
+    comp = _composer(LENS).compose(question, ["lens"], ["lens"], pinned=True)
+    texts = [q.text for q in comp.quotes]
+    assert "The unembedding was trained to read the final stream only." in texts  # the why
+    assert sum(q.bullet for q in comp.quotes) == 3  # and the recipe
