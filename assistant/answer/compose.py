@@ -124,7 +124,11 @@ class Composer:
         )
         if shape == "compare" and not one_entry:  # "pre-LN vs post-LN" are one entry: explained below
             three = len(sides) >= 3 and len(re.findall(r"\b(?:vs\.?|versus|or)\b|,", question)) >= 2  # "X vs Y vs Z"
-            group = sides[:3] if three else list(dict.fromkeys([*sides, *entry_ids]))[:2]
+            # two sides: the named entries retrieval ranks highest ("feature splitting in SAEs vs
+            # neuron splitting" compares the splittings, not SAEs)
+            rank = {e: i for i, e in enumerate(entry_ids)}
+            ranked_sides = sorted(sides, key=lambda e: rank.get(e, len(rank)))
+            group = sides[:3] if three else list(dict.fromkeys([*ranked_sides, *entry_ids]))[:2]
             said = tuple(self._compare(group, question))
             if len(group) > 1 and _SAME.search(wording) and len(sides) > 1:  # "is X just Y?": what we know for sure
                 terms = [self._entries[e].term for e in group]

@@ -33,6 +33,7 @@ _LEAD = re.compile(
 )
 _TRAIL = re.compile(
     r"\s*[?.!,;:]+$"
+    r"|\s*[:;]\s*(?:what|how|why|which|when|is|are|does|do|can|should)\b.*$"  # "Adam vs AdamW: what changes?"
     r"|\s+(?:is|are|means?|stands? for|refers? to|is used for|are used for|used for|for|do|does|work|works|exactly|"
     r"actually|again|briefly|please|in simple terms|in plain english|for (?:a )?beginners?|"
     r"in (?:a |the )?(?:mech(?:anistic)? ?interp(?:retability)?|mi|transformers?|interpretability|ml|"

@@ -109,18 +109,7 @@ def test_a_name_question_names_the_term_first(retriever):
 
 
 def _entry(eid, term, related=(), aliases=()):
-    from assistant.types import Entry
-
-    return Entry(
-        id=eid,
-        term=term,
-        aliases=aliases,
-        section="s",
-        summary=f"{term} is a thing that does work well.",
-        related=related,
-        body="## What it is\nIt does work in a specific way, as described here.",
-        path="x",
-    )
+    return _doc(eid, term, "## What it is\nIt does work in a specific way, as described here.", aliases, related)
 
 
 def test_kinds_are_entries_named_after_the_entry_linked_first():
@@ -350,3 +339,11 @@ def test_each_part_of_a_joined_how_and_why_question_is_explained():
     texts = [q.text for q in comp.quotes]
     assert "The unembedding was trained to read the final stream only." in texts  # the why
     assert sum(q.bullet for q in comp.quotes) == 3  # and the recipe
+
+
+def test_the_two_sides_of_a_comparison_are_the_named_entries_retrieval_ranks_highest():
+    entries = [_entry("fs", "Feature splitting"), _entry("sae", "SAE"), _entry("ns", "Neuron splitting")]
+    comp = _composer(*entries).compose(
+        "Is feature splitting in SAEs the same thing as neuron splitting?", ["fs", "ns", "sae"], ["fs", "sae", "ns"]
+    )
+    assert {q.entry_id for q in comp.quotes} == {"fs", "ns"} and comp.lead_cites == ("fs", "ns")

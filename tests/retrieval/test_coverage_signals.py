@@ -218,3 +218,11 @@ def test_typos_in_the_framing_or_a_qualified_subject_still_name_the_term(retriev
 def test_a_qualifier_outside_the_glossary_keeps_a_near_term_unnamed(retriever):
     # "... of Gemini 1.5 Pro" asks about something else; a near spelling of a term must not name it
     assert all(m.how == "contained" for m in retriever.resolver.resolve("what is superpositon of Gemini 1.5 Pro"))
+
+
+def test_a_question_after_a_colon_is_framing_not_subject():
+    from assistant.retrieval.resolver import subject_of
+
+    assert subject_of("Adam vs AdamW: what changes?") == "Adam vs AdamW"
+    assert subject_of("LayerNorm: what does it compute") == "LayerNorm"
+    assert subject_of("superposition: a toy model view") == "superposition: a toy model view"  # not a question
