@@ -12,7 +12,7 @@ reports all read its rule and detail. Thresholds live in `RetrievalSettings`, sw
    decoding?") is not covered: the user asked for a term we do not have, however close its
    neighbours are in embedding space. A follow-up is exempt: its subject is in the history.
    The same holds for the first of joined questions ("what is dropout and why does it reduce
-   overfitting?"): the second builds on a subject we do not have.
+   overfitting?") and for X in "how does X work ...": the rest builds on a subject we do not have.
 4. A question nearer to a topic of `corpus/out_of_scope.yaml` (~740 near-miss and unrelated
    topics, each checked against the glossary) than to any glossary chunk or entry summary, by
    `off_topic_margin`, is not covered: "how does dropout prevent overfitting" embeds close to the
@@ -125,7 +125,7 @@ def _unknown_lead_subject(sig: CoverageSignals, s: RetrievalSettings) -> Coverag
     return Coverage(
         covered=False,
         rule="unknown-lead-subject",
-        detail=f"first asks what '{lead}' is, and no entry has that name (the rest of the question builds on it)",
+        detail=f"asks first about '{lead}', and no entry has that name (the rest of the question builds on it)",
     )
 
 

@@ -65,14 +65,23 @@ _NEXT_CLAUSE = re.compile(
 )
 
 
+# "how does attention rollout work for explaining ...": the subject ends at "work".
+_HOW_WORKS = re.compile(r"^\s*(how (?:does|do|is|are) .{2,60}?) (?:work|works|function|operate)\b", re.I)
+
+
 def first_clause(query: str) -> str:
-    """The first of several joined questions, or the query itself.
+    """The first of several joined questions, or the query itself; "how does X work ..." ends
+    at "work".
 
     Example:
         >>> first_clause("what is dropout and why does it reduce overfitting?")
         'what is dropout'
+        >>> first_clause("How does attention rollout work for explaining attention?")
+        'How does attention rollout'
     """
-    return _NEXT_CLAUSE.split(query.strip(), maxsplit=1)[0]
+    first = _NEXT_CLAUSE.split(query.strip(), maxsplit=1)[0]
+    works = _HOW_WORKS.match(first)
+    return works.group(1) if works else first
 
 
 @dataclass(frozen=True)

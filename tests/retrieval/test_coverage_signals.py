@@ -165,6 +165,7 @@ def test_a_long_description_the_adapter_is_sure_of_survives_one_unusual_word(ret
             "speculative",
         ),
         ("what is an induction head and why does it matter", True, "contained-term", "induction-head"),
+        ("how does speculative decoding work for a transformer", False, "unknown-lead-subject", "speculative"),
     ],
 )
 def test_the_decision_names_its_rule_and_what_it_saw(retriever, query, covered, rule, detail):
