@@ -45,14 +45,14 @@ if TYPE_CHECKING:
 
 _MAX_KINDS = 6
 _EXTRA = {"define": 2, "how": 3, "why": 3, "cause": 3, "limits": 3, "list": 3, "compare": 2, "name": 1}
-# Shapes answered by an explanation, and the words it may spend beyond the summary: enough for a
-# mechanism of three or four sentences, short enough to read at a glance.
-# A list (of steps, of kinds) is brought whole when it fits the budget.
 # "Is X the same as Y", "is X just Y": a yes/no about identity, which separate entries answer.
 _SAME = re.compile(
     r"\b(?:same|just|basically|simply|identical|equivalent|synonyms?|another name|interchangeabl\w*)\b", re.I
 )
 _JOINED_SHARE = 0.6  # of its budget, for each part of a joined question
+# Shapes answered by an explanation, and the words it may spend beyond the summary: enough for a
+# mechanism of three or four sentences, short enough to read at a glance. A list (of steps, of
+# kinds) is brought whole when it fits the budget.
 _EXPLAIN_WORDS: dict[Shape, int] = {"how": 150, "cause": 130, "why": 100, "limits": 100, "list": 170, "compare": 120}
 
 
@@ -123,18 +123,7 @@ class Composer:
             len(sides) == 1 and len({m.group(0).casefold() for m in self._names(sides[0]).finditer(question)}) > 1
         )
         if shape == "compare" and not one_entry:  # "pre-LN vs post-LN" are one entry: explained below
-            three = len(sides) >= 3 and len(re.findall(r"\b(?:vs\.?|versus|or)\b|,", question)) >= 2  # "X vs Y vs Z"
-            # two sides: the named entries retrieval ranks highest ("feature splitting in SAEs vs
-            # neuron splitting" compares the splittings, not SAEs)
-            rank = {e: i for i, e in enumerate(entry_ids)}
-            ranked_sides = sorted(sides, key=lambda e: rank.get(e, len(rank)))
-            group = sides[:3] if three else list(dict.fromkeys([*ranked_sides, *entry_ids]))[:2]
-            said = tuple(self._compare(group, question))
-            if len(group) > 1 and _SAME.search(wording) and len(sides) > 1:  # "is X just Y?": what we know for sure
-                terms = [self._entries[e].term for e in group]
-                lead = f"The glossary has separate entries for {', '.join(terms[:-1])} and {terms[-1]}."
-                return Composition(shape, lead, said, tuple(group))
-            return Composition(shape, "", said)
+            return self._comparison(question, wording, sides, entry_ids)
         main = sides[0] if shape == "compare" else entry_ids[0]
         if shape == "list":  # "what kinds of ablation": the entry named right after "kinds of", if it has kinds
             main = next((e for e in named if self._listed(e, question) and self.kinds_of(e)), main)
@@ -170,6 +159,21 @@ class Composer:
         order = {e: i for i, e in enumerate(dict.fromkeys([main, *cites, *named]))}
         chosen.sort(key=lambda q: (order.get(q.entry_id, len(order)), q.position))
         return Composition(shape, lead, tuple(chosen), cites)
+
+    def _comparison(self, question: str, wording: str, sides: list[str], entry_ids: Sequence[str]) -> Composition:
+        """X vs Y (vs Z): the sides are the named entries; of more than two, the two retrieval ranks
+        highest ("feature splitting in SAEs vs neuron splitting" compares the splittings, not
+        SAEs), unless the question lists three ("X vs Y vs Z")."""
+        three = len(sides) >= 3 and len(re.findall(r"\b(?:vs\.?|versus|or)\b|,", question)) >= 2
+        rank = {e: i for i, e in enumerate(entry_ids)}
+        ranked_sides = sorted(sides, key=lambda e: rank.get(e, len(rank)))
+        group = sides[:3] if three else list(dict.fromkeys([*ranked_sides, *entry_ids]))[:2]
+        said = tuple(self._compare(group, question))
+        if len(group) > 1 and len(sides) > 1 and _SAME.search(wording):  # "is X just Y?": what we know for sure
+            terms = [self._entries[e].term for e in group]
+            lead = f"The glossary has separate entries for {', '.join(terms[:-1])} and {terms[-1]}."
+            return Composition("compare", lead, said, tuple(group))
+        return Composition("compare", "", said)
 
     def _lead(self, shape: Shape, main: str, close: Sequence[str]) -> tuple[str, tuple[str, ...]]:
         """The sentence of ours before a description question's quotes, and the entries it names.
