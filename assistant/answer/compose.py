@@ -151,7 +151,7 @@ class Composer:
             share = _JOINED_SHARE if shape in _EXPLAIN_WORDS else 1.0
             chosen += self._explain([main], then, then_shape, chosen, share)
         cites: tuple[str, ...] = ()
-        if shape in ("name", "define") and not pinned:  # a description, though it may use a term's words
+        if shape in ("name", "define") and not pinned and main not in named:  # a description, not "what is DLA"
             lead, cites = self._lead(shape, main, close)
             chosen += [self._quotes(e)[0][0] for e in cites[1:]]
         else:

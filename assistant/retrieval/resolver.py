@@ -65,8 +65,13 @@ _NEXT_CLAUSE = re.compile(
 )
 
 
-# "how does attention rollout work for explaining ...": the subject ends at "work".
-_HOW_WORKS = re.compile(r"^\s*(how (?:does|do|is|are) .{2,60}?) (?:work|works|function|operate)\b", re.I)
+# "how does attention rollout work for explaining ...", "how does dropout help prevent ...": the
+# subject ends at the verb.
+_HOW_WORKS = re.compile(
+    r"^\s*(how (?:does|do|is|are|can) .{2,60}?) "
+    r"(?:work|works|function|operate|help|helps|prevent|prevents|reduce|reduces|improve|improves|affect|affects)\b",
+    re.I,
+)
 
 
 def first_clause(query: str) -> str:
@@ -78,6 +83,8 @@ def first_clause(query: str) -> str:
         'what is dropout'
         >>> first_clause("How does attention rollout work for explaining attention?")
         'How does attention rollout'
+        >>> first_clause("how does dropout help prevent overfitting?")
+        'how does dropout'
     """
     first = _NEXT_CLAUSE.split(query.strip(), maxsplit=1)[0]
     works = _HOW_WORKS.match(first)

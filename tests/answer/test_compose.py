@@ -347,3 +347,11 @@ def test_the_two_sides_of_a_comparison_are_the_named_entries_retrieval_ranks_hig
         "Is feature splitting in SAEs the same thing as neuron splitting?", ["fs", "ns", "sae"], ["fs", "sae", "ns"]
     )
     assert {q.entry_id for q in comp.quotes} == {"fs", "ns"} and comp.lead_cites == ("fs", "ns")
+
+
+def test_a_question_that_names_its_top_entry_is_no_description():
+    tuned = _doc("tuned", "Tuned lens", "## What it is\nIt trains one affine map per layer.")
+    comp = _composer(LENS, tuned).compose(
+        "what does logit lens mean in papers?", ["lens", "tuned"], ["lens"], close=["tuned"]
+    )
+    assert comp.lead == "" and {q.entry_id for q in comp.quotes} == {"lens"}  # no runner-up offered
