@@ -38,7 +38,7 @@ from assistant.answer.quotes import Quote, entry_quotes, leans_back, sets_up
 from assistant.answer.shapes import SECTIONS as SECTIONS_OF
 from assistant.answer.shapes import Shape, classify, section_rank
 from assistant.retrieval.lexicon import content_words, stem
-from assistant.retrieval.resolver import first_clause
+from assistant.retrieval.resolver import lead_subject_clause
 
 if TYPE_CHECKING:
     from assistant.types import Entry
@@ -136,8 +136,10 @@ class Composer:
             kind_quotes = [self._quotes(k)[0][0] for k in kinds[:_MAX_KINDS] if self._quotes(k)]
             return Composition(shape, "", tuple(chosen + kind_quotes))
         # A joined question ("why do dead latents stay dead, and how are they fixed?", "what is it
-        # called, and how is it found?") gets each part explained, sharing the words.
-        first = first_clause(question)
+        # called, and how is it found?") gets each part explained, sharing the words; so does "how
+        # does X <qualifiers> work step by step": X's sentences for the first part, then the
+        # mechanism for "work step by step" (the sections that answer "how").
+        first = lead_subject_clause(question)
         then = question[len(first) :]
         then_shape = classify(then, 1, True) if then.strip() else None
         joined = then_shape in _EXPLAIN_WORDS

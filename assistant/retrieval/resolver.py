@@ -75,18 +75,26 @@ _HOW_WORKS = re.compile(
 
 
 def first_clause(query: str) -> str:
-    """The first of several joined questions, or the query itself; "how does X work ..." ends
-    at "work".
+    """The first of several joined questions, or the query itself.
 
     Example:
         >>> first_clause("what is dropout and why does it reduce overfitting?")
         'what is dropout'
-        >>> first_clause("How does attention rollout work for explaining attention?")
+    """
+    return _NEXT_CLAUSE.split(query.strip(), maxsplit=1)[0]
+
+
+def lead_subject_clause(query: str) -> str:
+    """The part of the query that names what it asks about first: the first of joined questions,
+    cut at the verb in "how does X work / help ...".
+
+    Example:
+        >>> lead_subject_clause("How does attention rollout work for explaining attention?")
         'How does attention rollout'
-        >>> first_clause("how does dropout help prevent overfitting?")
+        >>> lead_subject_clause("how does dropout help prevent overfitting?")
         'how does dropout'
     """
-    first = _NEXT_CLAUSE.split(query.strip(), maxsplit=1)[0]
+    first = first_clause(query)
     works = _HOW_WORKS.match(first)
     return works.group(1) if works else first
 

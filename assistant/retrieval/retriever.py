@@ -15,7 +15,7 @@ from assistant.indexing.store import LoadedIndex
 from assistant.retrieval.fusion import rrf
 from assistant.retrieval.lexicon import Lexicon
 from assistant.retrieval.passages import rank_passages
-from assistant.retrieval.resolver import TermMatch, TermResolver, first_clause, subject_of
+from assistant.retrieval.resolver import TermMatch, TermResolver, lead_subject_clause, subject_of
 from assistant.settings import RetrievalSettings
 from assistant.textnorm import normalize_query
 from assistant.types import Chunk, CoverageSignals, Hit, SourcePassage
@@ -190,7 +190,7 @@ class HybridRetriever:
 
     def _unnamed_lead(self, query: str) -> str:
         """The subject of the first of joined questions, when that question names no entry."""
-        lead = first_clause(query)
+        lead = lead_subject_clause(query)
         if lead == query.strip() or self.resolver.resolve(lead):
             return ""
         return subject_of(lead)

@@ -355,3 +355,17 @@ def test_a_question_that_names_its_top_entry_is_no_description():
         "what does logit lens mean in papers?", ["lens", "tuned"], ["lens"], close=["tuned"]
     )
     assert comp.lead == "" and {q.entry_id for q in comp.quotes} == {"lens"}  # no runner-up offered
+
+
+def test_how_does_x_work_gets_the_mechanism_sections():
+    post = _doc(
+        "post",
+        "Interpreting GPT (post)",
+        "## What it is\nThe 2020 LessWrong post by nostalgebraist on GPT-2 introduced the logit lens to the field. "
+        "The post by nostalgebraist showed logit lens plots of GPT-2 predictions layer by layer on many prompts. "
+        "The nostalgebraist post on the logit lens was widely shared and discussed on LessWrong in 2020.",
+    )
+    question = "How does the logit lens from the nostalgebraist LessWrong post on GPT-2 work step by step?"
+    comp = _composer(LENS, post).compose(question, ["lens", "post"], ["lens", "post"], pinned=True)
+    # the post's sentences match the qualifiers; "work step by step" still gets the recipe, whole
+    assert comp.shape == "how" and sum(q.bullet for q in comp.quotes) == 3
