@@ -255,8 +255,8 @@ class Composer:
         shape's budget (each part of a joined question gets some)."""
         main, *others = entry_ids
         scored = self._scores(main, question, shape)
+        names = self._names(main)
         for eid in others:
-            names = self._names(main)
             scored += [(sc, q) for sc, q in self._scores(eid, question, shape) if names.search(q.text)]
         scored = sorted(((sc, q) for sc, q in scored if sc > 0), key=lambda t: -t[0])
         budget = round(_EXPLAIN_WORDS[shape] * share)
@@ -288,7 +288,7 @@ class Composer:
             items = [x for x in quotes if x.block == q.block and x.bullet]
             fits = 1 < len(items) <= 8 and sum(len(x.text.split()) for x in items) <= max_words
             return items if fits else [q]
-        i = quotes.index(q)
+        i = q.position  # a quote's position is its index among its entry's quotes
         out = [q]
         if leans_back(q.text) and i > 1 and quotes[i - 1].heading == q.heading:
             out.insert(0, quotes[i - 1])
