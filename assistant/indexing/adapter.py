@@ -40,6 +40,7 @@ class AdapterInfo(BaseModel):
     examples: int = Field(description="Training texts (masked summaries and sentences, names).")
     epochs: int
     seed: int
+    members: int = Field(1, description="Training runs averaged into the adapter (1 in earlier builds).")
     temperature: float
     train_seconds: float
     train_accuracy: float = Field(description="Share of training texts whose own entry ranks first after training.")
@@ -53,6 +54,7 @@ class AdapterConfig:
     learning_rate: float = 3e-3
     l2: float = 1e-3  # pulls the map towards the identity and the entry vectors towards their summaries
     batch_size: int = 256  # 64 learned the same (dev hit@1 within one question) in 8x the time
+    members: int = 5  # runs averaged into one adapter (see train_adapter)
 
 
 def mask_names(text: str, entry: Entry, placeholder: str = "this") -> str:
@@ -166,49 +168,65 @@ def train_adapter(
 ) -> tuple[EntryAdapter, AdapterInfo]:
     """Fit the adapter on embedded examples (rows of `examples`, entry index in `labels`).
 
-    Deterministic for a given seed and thread count: one seeded generator orders the batches.
+    `config.members` runs (seeds `seed`, `seed + 1`, ...) each end with the learning rate decayed
+    linearly to zero, and their weights are averaged (a "model soup": all start from the same
+    identity map and summaries). One run ending at full rate was a lottery: adding one alias to
+    the corpus moved train accuracy from 0.99 to 0.93 and cost 33 of 1,764 questions at hit@1
+    across the eval sets; with decay, single runs scored 1,561-1,575 and the soup of 5 scored 1,580.
+    Deterministic for a given seed and thread count: seeded generators order the batches.
     """
     import torch
 
     started = time.perf_counter()
-    torch.manual_seed(config.seed)
-    order = torch.Generator().manual_seed(config.seed)
     # each entry's own "term: summary" vector is one more example of it
     x = torch.from_numpy(np.ascontiguousarray(np.vstack([examples, summaries]), dtype=np.float32))
     y = torch.from_numpy(np.concatenate([np.asarray(labels, dtype=np.int64), np.arange(len(summaries))]))
     base = torch.from_numpy(np.ascontiguousarray(summaries, dtype=np.float32))
     dim = x.shape[1]
-    delta_map = torch.nn.Parameter(torch.zeros(dim, dim))
-    delta_entries = torch.nn.Parameter(torch.zeros_like(base))
-    optimiser = torch.optim.Adam([delta_map, delta_entries], lr=config.learning_rate)
     normalize = torch.nn.functional.normalize
+    steps = config.epochs * -(-len(x) // config.batch_size)
+    maps, entries = [], []
+    for member in range(config.members):
+        seed = config.seed + member
+        torch.manual_seed(seed)
+        order = torch.Generator().manual_seed(seed)
+        delta_map = torch.nn.Parameter(torch.zeros(dim, dim))
+        delta_entries = torch.nn.Parameter(torch.zeros_like(base))
+        optimiser = torch.optim.Adam([delta_map, delta_entries], lr=config.learning_rate)
+        decay = torch.optim.lr_scheduler.LambdaLR(optimiser, lambda step: max(0.0, 1 - step / steps))
 
-    def scores(rows: torch.Tensor) -> torch.Tensor:
-        q = normalize(rows + rows @ delta_map, dim=1)
-        return q @ normalize(base + delta_entries, dim=1).T / config.temperature
+        def scores(rows: torch.Tensor, delta_map=delta_map, delta_entries=delta_entries) -> torch.Tensor:
+            q = normalize(rows + rows @ delta_map, dim=1)
+            return q @ normalize(base + delta_entries, dim=1).T / config.temperature
 
-    for epoch in range(config.epochs):
-        perm = torch.randperm(len(x), generator=order)
-        for start in range(0, len(x), config.batch_size):
-            idx = perm[start : start + config.batch_size]
-            loss = torch.nn.functional.cross_entropy(scores(x[idx]), y[idx])
-            loss = loss + config.l2 * (delta_map.pow(2).sum() + delta_entries.pow(2).sum())
-            optimiser.zero_grad()
-            loss.backward()
-            optimiser.step()
-        if progress:
-            progress(epoch + 1, config.epochs)
+        for epoch in range(config.epochs):
+            perm = torch.randperm(len(x), generator=order)
+            for start in range(0, len(x), config.batch_size):
+                idx = perm[start : start + config.batch_size]
+                loss = torch.nn.functional.cross_entropy(scores(x[idx]), y[idx])
+                loss = loss + config.l2 * (delta_map.pow(2).sum() + delta_entries.pow(2).sum())
+                optimiser.zero_grad()
+                loss.backward()
+                optimiser.step()
+                decay.step()
+            if progress:
+                progress(member * config.epochs + epoch + 1, config.members * config.epochs)
+        with torch.no_grad():
+            maps.append(torch.eye(dim) + delta_map)
+            entries.append(normalize(base + delta_entries, dim=1))
     with torch.no_grad():
-        accuracy = float((scores(x).argmax(dim=1) == y).float().mean())
+        query_map = torch.stack(maps).mean(dim=0)
+        entry_vectors = normalize(torch.stack(entries).mean(dim=0), dim=1)
+        q = normalize(x @ query_map, dim=1)
+        accuracy = float(((q @ entry_vectors.T).argmax(dim=1) == y).float().mean())
         adapter = EntryAdapter(
-            (torch.eye(dim) + delta_map).numpy().astype(np.float32),
-            normalize(base + delta_entries, dim=1).numpy().astype(np.float32),
-            config.temperature,
+            query_map.numpy().astype(np.float32), entry_vectors.numpy().astype(np.float32), config.temperature
         )
     info = AdapterInfo(
         examples=len(x),
         epochs=config.epochs,
         seed=config.seed,
+        members=config.members,
         temperature=config.temperature,
         train_seconds=round(time.perf_counter() - started, 2),
         train_accuracy=round(accuracy, 4),
