@@ -41,6 +41,17 @@ _TRAIL = re.compile(
     re.I,
 )
 COMMON_ZIPF = 3.8  # an acronym spelled like a common word is only matched in capitals
+# "how does ROME rewrite a fact", "why is mean ablation preferred", "what are the phases of
+# grokking": the words right after such a frame are what the question is about.
+_SUBJECT_FRAME = re.compile(
+    r"^(?:so |and |but )?(?:how|why) (?:does|do|did|is|are|was|were|can|could|would|should|has|have)"
+    r"(?: an?| the)?\s+"
+    rf"|^{WHAT}(?:'s|’s| is| are| were)?(?: the)?(?: \w+)? (?:phases|stages|steps|kinds|types|classes|families|parts|"
+    r"components|limitations|weaknesses|pitfalls|failure modes|fixes) of(?: an?| the)?\s+",
+    re.I,
+)
+_PART_OF = re.compile(r"(?:phase|stage|step|kind|type|class|family|part|component|limitation|fix)e?s? of ")
+VERB_ZIPF = 4.0  # "ROME actually rewrites", not "attention rollout": the subject ends at a common word
 _PAREN = re.compile(r"^(.*?)\s*\(([^()]{1,40})\)\s*$")
 _SPLIT = re.compile(r"\s+(?:vs\.?|versus|and|or|compared to|compared with)\s+|\s*,\s*|\s*/\s*", re.I)
 _BETWEEN = re.compile(r"^(?:the )?differences? between\s+", re.I)
@@ -103,7 +114,7 @@ def lead_subject_clause(query: str) -> str:
 class TermMatch:
     entry_id: str
     key: str
-    how: str  # "exact" | "contained" | "fuzzy"
+    how: str  # "exact" | "contained" | "fuzzy" | "subject" (the term a how/why/list frame is about)
     strong: bool = False  # a contained multi-word term or acronym ("attention head", "SAE"): clearly named
 
 
@@ -186,12 +197,36 @@ class TermResolver:
                 strong = len(key.split()) >= 2 or key in self.acronyms
                 found.append((start, TermMatch(entry_id, key, "contained", strong)))
         contained = [m for _, m in sorted(found, key=lambda x: x[0])]
+        lead = self._framed_subject(query, contained, fuzzy_cutoff)
+        if lead:
+            return [lead, *(m for m in contained if m.entry_id != lead.entry_id)]
         head = self._qualified_head(subject)  # "copy supression in gpt-2": the typo is in the head
         for candidate in ([] if found else [subject]) + ([head] if head else []):
             typo = self._typo(candidate, fuzzy_cutoff)
             if typo:
                 return [typo, *(m for m in contained if m.entry_id != typo.entry_id)]
         return contained
+
+    def _framed_subject(self, query: str, contained: list[TermMatch], fuzzy_cutoff: int) -> TermMatch | None:
+        """The term that opens a how/why/list question's subject ("how does ROME decide ..."), typo
+        forgiven, when the word after it ends the noun phrase (a common word, not "attention rollout")."""
+        frame = _SUBJECT_FRAME.match(query.strip())
+        if not frame or any(_PART_OF.match(m.key) for m in contained):  # "kinds of phase transitions" is an entry
+            return None
+        rest = fold(query.strip()[frame.end() :])
+        words = rest.split()
+        for n in range(min(4, len(words)), 0, -1):
+            head, after = " ".join(words[:n]), words[n] if len(words) > n else ""
+            if after and after not in self.vocabulary and zipf(after) < VERB_ZIPF:
+                continue
+            hit = next((m for m in contained if m.key == head), None)
+            if hit is None and head not in self.table:
+                hit = self._typo(head, fuzzy_cutoff) if len(head) >= 6 else None
+            elif hit is None and head in self.specific:
+                hit = TermMatch(self.table[head], head, "contained", n >= 2 or head in self.acronyms)
+            if hit:
+                return TermMatch(hit.entry_id, hit.key, "subject", strong=hit.strong)
+        return None
 
     def _qualified_head(self, subject: str) -> str:
         """'X' of 'X of/in/at ...' when the qualifier is in the glossary's own words ("of a model"),

@@ -23,6 +23,7 @@ from assistant.types import Chunk, CoverageSignals, Hit, SourcePassage
 Mode = Literal["hybrid", "dense", "bm25"]
 SOURCE_WEIGHT = 0.5
 PIN_BONUS = 1.0
+SUBJECT_VOTE = 2.0  # the term a how/why/list question is framed around votes twice (see resolver)
 
 
 @dataclass
@@ -141,8 +142,9 @@ class HybridRetriever:
         if mode == "hybrid" and summary_rows:  # entry summaries: short definitions that paraphrases match
             rankings.append((summary_rows, s.summary_weight))
         fused = rrf(rankings, k=s.rrf_k)
-        contained = [m.entry_id for m in matches if m.how == "contained" and m.entry_id in self._lead]
-        if len(contained) == 1 and not any(m.how in ("exact", "fuzzy") for m in matches):
+        subjects = {m.entry_id for m in matches if m.how == "subject"}
+        contained = [m.entry_id for m in matches if m.how in ("contained", "subject") and m.entry_id in self._lead]
+        if len(contained) == 1 and not any(m.how in ("exact", "fuzzy", "subject") for m in matches):
             # One term mentioned inside a description ("a LayerNorm variant that skips the mean")
             # is used to describe the concept asked about, not the concept itself: no vote. Two or
             # more ("RMSNorm vs LayerNorm") are what is asked about. Chosen on dev (paraphrase hit@1
@@ -153,7 +155,7 @@ class HybridRetriever:
         if contained:  # terms named inside a longer question: one more vote each, not a pin
             lead_rows = {self._lead_row[e]: e for e in contained}
             for row, value in rrf([(list(lead_rows), s.sparse_weight)], k=s.rrf_k).items():
-                fused[row] = fused.get(row, 0.0) + value
+                fused[row] = fused.get(row, 0.0) + value * (SUBJECT_VOTE if lead_rows[row] in subjects else 1.0)
         hits = self._group(fused, cosine, matches, max(k, s.coverage_depth, s.rerank_depth))
         probs = self.index.adapter.probabilities(vec) if self.index.adapter is not None else None
         if mode == "hybrid" and probs is not None and s.rerank_depth:
@@ -244,7 +246,7 @@ class HybridRetriever:
         for row, cos in cosine.items():
             for eid in chunks[row].entry_ids:
                 dense_best[eid] = max(dense_best.get(eid, -1.0), cos)
-        pinned = [m.entry_id for m in matches if m.how != "contained" and m.entry_id in self.index.entries]
+        pinned = [m.entry_id for m in matches if m.how in ("exact", "fuzzy") and m.entry_id in self.index.entries]
         order = pinned + [e for e in sorted(score, key=lambda e: -score[e]) if e not in pinned]
         hits = []
         for rank, eid in enumerate(order[:k], 1):

@@ -97,8 +97,52 @@ def test_named_term_is_ranked_first(retriever, query, entry_id):
 def test_terms_inside_a_longer_question_vote_but_are_not_pinned(retriever):
     result = retriever.search("how do induction heads use K-composition with earlier layers?")
     assert {h.entry_id for h in result.hits[:2]} == {"induction-head", "k-composition"}
-    assert {m.how for m in result.matches} == {"contained"}
+    assert [(m.entry_id, m.how) for m in result.matches] == [("induction-head", "subject"), ("k-composition", "contained")]
     assert not any(h.matched_term for h in result.hits)  # pins are for questions that NAME a term
+
+
+@pytest.mark.parametrize(
+    ("query", "entry_id"),
+    [
+        ("How does an induction head decide which earlier token to copy?", "induction-head"),
+        ("why does superpositon happen in small models?", "superposition"),  # typo forgiven
+        ("What are the limitations of activation patching on big models?", "activation-patching"),
+        ("Why is the QK circuit usually studied before the OV circuit?", "qk-circuit"),
+    ],
+)
+def test_the_term_a_how_why_or_list_question_is_framed_around_is_its_subject(retriever, query, entry_id):
+    first = retriever.resolver.resolve(query)[0]
+    assert (first.entry_id, first.how) == (entry_id, "subject")
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "How does superposition rollout work?",  # the phrase goes on with a word the glossary never uses
+        "how do people find an induction head?",  # the frame's subject is "people"
+        "what is an induction head used for in practice",  # no how/why/list frame
+    ],
+)
+def test_no_subject_when_the_frame_is_about_something_else(retriever, query):
+    assert all(m.how != "subject" for m in retriever.resolver.resolve(query))
+
+
+def test_the_subject_votes_twice_and_is_not_pinned(retriever):
+    """The same question with its subject demoted to a plain contained term: the subject gains on
+    the other term it names ("How does ROME rewrite a fact" then ranks ROME above MEMIT)."""
+    from assistant.retrieval.resolver import TermMatch
+
+    result = retriever.search("How does the logit lens read the residual stream at every layer?")
+    assert [(m.entry_id, m.how) for m in result.matches] == [("logit-lens", "subject"), ("residual-stream", "contained")]
+    demoted = [TermMatch(m.entry_id, m.key, "contained", m.strong) for m in result.matches]
+    plain = retriever.search_normalized(result.query, matches=demoted)
+
+    def lead(hits) -> float:
+        score = {h.entry_id: h.score for h in hits}
+        return score["logit-lens"] - score["residual-stream"]
+
+    assert lead(result.hits) > lead(plain.hits)
+    assert not any(h.matched_term for h in result.hits)
 
 
 @pytest.mark.parametrize(
