@@ -110,7 +110,7 @@ _SECTION_PATTERNS: dict[Shape, tuple[str, ...]] = {
     ),
     "limits": ("pitfalls|when it misleads|why it misleads|quirks", "fixes|what helps", "why it matters"),
     "list": ("kinds|types|variants|examples|two families|three kinds", "what it is"),
-    "compare": ("relation to|why the distinction|what it is", "why it matters|intuition"),
+    "compare": ("how it differs|relation to|why the distinction|what it is", "why it matters|intuition"),
     "name": (),
 }
 SECTIONS: dict[Shape, tuple[re.Pattern[str], ...]] = {
