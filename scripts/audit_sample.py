@@ -6,7 +6,8 @@
 `packet` takes one `mi-glossary eval reference` report, or two of the same questions (e.g.
 quoted and generated answers), keeps the questions all answered, and writes `packet.md`: per
 question its kind, the question and the answers under the labels A (and B, in a random order
-per question, seeded). `key.json` (which label is which mode) is written
+per question, seeded). `key.json` (which label is which mode, or which file when both reports
+have one mode) is written
 beside it for `summary`, and is not for the reviewer. The reviewer writes `judgments.jsonl`, one
 line per (question, label): {"id", "label", "false_claim": bool, "quote", "truth",
 "answers": "yes|partly|no", "right_concept": bool}. `summary` joins verdicts and key into
@@ -40,6 +41,8 @@ def load(path: Path) -> tuple[str, dict[str, dict]]:
 
 def packet(reports: list[Path], out: Path, seed: int) -> None:
     loaded = [load(p) for p in reports]
+    if len({mode for mode, _ in loaded}) < len(loaded):  # two runs of one mode (before / after): name them by file
+        loaded = [(f"{mode} ({path.stem})", recs) for (mode, recs), path in zip(loaded, reports, strict=True)]
     ids = sorted(set.intersection(*(set(recs) for _, recs in loaded)))
     rng = random.Random(seed)  # noqa: S311 - a shuffle for blinding, not a secret
     key, lines = {}, ["# Audit packet", "", "Judge each answer against the glossary only (corpus/entries).", ""]
