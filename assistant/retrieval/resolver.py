@@ -46,8 +46,8 @@ COMMON_ZIPF = 3.8  # an acronym spelled like a common word is only matched in ca
 _SUBJECT_FRAME = re.compile(
     r"^(?:so |and |but )?(?:how|why) (?:does|do|did|is|are|was|were|can|could|would|should|has|have)"
     r"(?: an?| the)?\s+"
-    rf"|^{WHAT}(?:'s|’s| is| are| were)?(?: the)?(?: \w+)? (?:phases|stages|steps|kinds|types|classes|families|parts|"
-    r"components|limitations|weaknesses|pitfalls|failure modes|fixes) of(?: an?| the)?\s+",
+    rf"|^(?P<parts>{WHAT}(?:'s|’s| is| are| were)?(?: the)?(?: \w+)? (?:phases|stages|steps|kinds|types|classes|families|"
+    r"parts|components|limitations|weaknesses|pitfalls|failure modes|fixes) of(?: an?| the)?\s+)",
     re.I,
 )
 _PART_OF = re.compile(r"(?:phase|stage|step|kind|type|class|family|part|component|limitation|fix)e?s? of ")
@@ -209,7 +209,8 @@ class TermResolver:
 
     def _framed_subject(self, query: str, contained: list[TermMatch], fuzzy_cutoff: int) -> TermMatch | None:
         """The term that opens a how/why/list question's subject ("how does ROME decide ..."), typo
-        forgiven, when the word after it ends the noun phrase (a common word, not "attention rollout")."""
+        forgiven, when the word after it ends the noun phrase (a common word, not "attention rollout").
+        A list question that ends with the term ("what are the phases of grokking?") names it: exact."""
         frame = _SUBJECT_FRAME.match(query.strip())
         if not frame or any(_PART_OF.match(m.key) for m in contained):  # "kinds of phase transitions" is an entry
             return None
@@ -224,6 +225,8 @@ class TermResolver:
                 hit = self._typo(head, fuzzy_cutoff) if len(head) >= 6 else None
             elif hit is None and head in self.specific:
                 hit = TermMatch(self.table[head], head, "contained", n >= 2 or head in self.acronyms)
+            if hit and frame.group("parts") and not after:  # "what are the phases of grokking?": names it
+                return TermMatch(hit.entry_id, hit.key, "exact")
             if hit:
                 return TermMatch(hit.entry_id, hit.key, "subject", strong=hit.strong)
         return None

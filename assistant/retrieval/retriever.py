@@ -6,6 +6,7 @@ so a paper linked by ten entries cannot crowd out the entries' own text.
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Literal
@@ -23,6 +24,13 @@ from assistant.types import Chunk, CoverageSignals, Hit, SourcePassage
 Mode = Literal["hybrid", "dense", "bm25"]
 SOURCE_WEIGHT = 0.5
 PIN_BONUS = 1.0
+# "what is a KV cache in transformer inference": the thing asked about, then where it is used.
+# A short question only: a long one describes ("what is the phenomenon in which a network ...").
+_IN_CONTEXT = re.compile(
+    r"^\s*what(?:'s|’s| is| are)\s+((?:an?\s+|the\s+)?[\w-]+(?:\s+[\w-]+){0,2}?)\s+(?:in|inside|within|during)"
+    r"(?:\s+[\w-]+){1,3}\s*\??\s*$",
+    re.I,
+)
 SUBJECT_VOTE = 2.0  # the term a how/why/list question is framed around votes twice (see resolver)
 
 
@@ -191,9 +199,13 @@ class HybridRetriever:
         return SearchResult(query, hits[:k], matches, signals, timings, passages)
 
     def _unnamed_lead(self, query: str) -> str:
-        """The subject of the first of joined questions, when that question names no entry."""
+        """The subject of the first of joined questions, or the head of a qualified subject ("KV
+        cache" of "what is a KV cache in transformer inference"), when it names no entry."""
         lead = lead_subject_clause(query)
-        if lead == query.strip() or self.resolver.resolve(lead):
+        if lead == query.strip():
+            context = _IN_CONTEXT.match(query)
+            lead = context.group(1) if context else ""
+        if not lead or self.resolver.resolve(lead):
             return ""
         return subject_of(lead)
 

@@ -166,6 +166,9 @@ def test_a_long_description_the_adapter_is_sure_of_survives_one_unusual_word(ret
         ),
         ("what is an induction head and why does it matter", True, "contained-term", "induction-head"),
         ("how does speculative decoding work for a transformer", False, "unknown-lead-subject", "speculative"),
+        # "what is X in Y": X is asked about; a term in the context Y does not cover it
+        ("what is a KV cache in attention heads?", False, "unknown-lead-subject", "KV cache"),
+        ("what is superposition in neural networks?", True, "named-term", "superposition"),
     ],
 )
 def test_the_decision_names_its_rule_and_what_it_saw(retriever, query, covered, rule, detail):

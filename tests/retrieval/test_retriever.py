@@ -115,6 +115,12 @@ def test_the_term_a_how_why_or_list_question_is_framed_around_is_its_subject(ret
     assert (first.entry_id, first.how) == (entry_id, "subject")
 
 
+def test_a_list_question_that_ends_with_the_term_names_it(retriever):
+    result = retriever.search("What are the pitfalls of activation patching?")
+    assert [(m.entry_id, m.how) for m in result.matches] == [("activation-patching", "exact")]
+    assert result.hits[0].entry_id == "activation-patching" and result.hits[0].matched_term
+
+
 @pytest.mark.parametrize(
     "query",
     [
