@@ -46,8 +46,8 @@ COMMON_ZIPF = 3.8  # an acronym spelled like a common word is only matched in ca
 _SUBJECT_FRAME = re.compile(
     r"^(?:so |and |but )?(?:how|why) (?:does|do|did|is|are|was|were|can|could|would|should|has|have)"
     r"(?: an?| the)?\s+"
-    rf"|^(?P<parts>{WHAT}(?:'s|’s| is| are| were)?(?: the)?(?: \w+)? (?:phases|stages|steps|kinds|types|classes|families|"
-    r"parts|components|limitations|weaknesses|pitfalls|failure modes|fixes) of(?: an?| the)?\s+)",
+    rf"|^(?P<parts>{WHAT}(?:'s|’s| is| are| were)?(?: the)?(?: \w+)? (?:phases|stages|steps|kinds|types|classes|"
+    r"families|parts|components|limitations|weaknesses|pitfalls|failure modes|fixes) of(?: an?| the)?\s+)",
     re.I,
 )
 _PART_OF = re.compile(r"(?:phase|stage|step|kind|type|class|family|part|component|limitation|fix)e?s? of ")

@@ -97,7 +97,10 @@ def test_named_term_is_ranked_first(retriever, query, entry_id):
 def test_terms_inside_a_longer_question_vote_but_are_not_pinned(retriever):
     result = retriever.search("how do induction heads use K-composition with earlier layers?")
     assert {h.entry_id for h in result.hits[:2]} == {"induction-head", "k-composition"}
-    assert [(m.entry_id, m.how) for m in result.matches] == [("induction-head", "subject"), ("k-composition", "contained")]
+    assert [(m.entry_id, m.how) for m in result.matches] == [
+        ("induction-head", "subject"),
+        ("k-composition", "contained"),
+    ]
     assert not any(h.matched_term for h in result.hits)  # pins are for questions that NAME a term
 
 
@@ -139,7 +142,10 @@ def test_the_subject_votes_twice_and_is_not_pinned(retriever):
     from assistant.retrieval.resolver import TermMatch
 
     result = retriever.search("How does the logit lens read the residual stream at every layer?")
-    assert [(m.entry_id, m.how) for m in result.matches] == [("logit-lens", "subject"), ("residual-stream", "contained")]
+    assert [(m.entry_id, m.how) for m in result.matches] == [
+        ("logit-lens", "subject"),
+        ("residual-stream", "contained"),
+    ]
     demoted = [TermMatch(m.entry_id, m.key, "contained", m.strong) for m in result.matches]
     plain = retriever.search_normalized(result.query, matches=demoted)
 
