@@ -111,10 +111,7 @@ class Composer:
         could not tell from the first (a description question then names and defines them too)."""
         # The shape is read from the question's own words, not its terms' ("logit difference",
         # "contrast-consistent search" are no comparisons).
-        wording = question
-        for eid in named:
-            if eid in self._entries:
-                wording = self._names(eid).sub(" ", wording)
+        wording = self._unnamed(question, named)
         shape = classify(wording, len(named), pinned)
         if not entry_ids:
             return Composition(shape, "", ())
@@ -146,7 +143,10 @@ class Composer:
         if shape in _EXPLAIN_WORDS:
             others = [e for e in named if e != main and e in self._entries][:1]
             share = _JOINED_SHARE if joined else 1.0
-            chosen += self._explain([main, *others], first if joined else question, shape, chosen, share)
+            # "how does X estimate ..., and when does it break down?": each part in its own shape
+            lead_shape = classify(self._unnamed(first, named), len(named), pinned) if joined else shape
+            lead_shape = lead_shape if lead_shape in _EXPLAIN_WORDS else shape
+            chosen += self._explain([main, *others], first if joined else question, lead_shape, chosen, share)
         else:
             chosen += self._best(main, question, shape, _EXTRA[shape], exclude=chosen)
         if joined and then_shape is not None:
@@ -302,6 +302,13 @@ class Composer:
             r"\b(?:kinds|types|sorts|forms|variants|classes|families|examples) of (?:an? |the )?(.+)", question, re.I
         )
         return bool(of and entry_id in self._entries and self._names(entry_id).match(of.group(1)))
+
+    def _unnamed(self, text: str, named: Sequence[str]) -> str:
+        """`text` without the names of the `named` entries (their words are not the question's)."""
+        for eid in named:
+            if eid in self._entries:
+                text = self._names(eid).sub(" ", text)
+        return text
 
     def _names(self, entry_id: str) -> re.Pattern[str]:
         """A pattern for the entry's term and aliases, as whole words."""

@@ -40,13 +40,14 @@ _WHY = re.compile(
 )
 _LIMITS = re.compile(
     r"\b(?:limitations?|pitfalls?|problems?|drawbacks?|weakness(?:es)?|caveats?|mislead\w*|fails?|"
-    r"failure modes?|go wrong|goes wrong|downsides?|gotchas?|careful)\b",
+    r"failure modes?|go wrong|goes wrong|breaks? down|downsides?|gotchas?|careful)\b",
     re.I,
 )
 # "why does X matter" asks for significance; "why does X happen" for a cause (the mechanism).
 _MATTERS = re.compile(
     r"\b(?:matter|matters|important|useful|care|point|significan\w*|good for|worth|popular|so much|"
-    r"(?:use|used|using|choose|pick|prefer) (?:it|them|this|that)\b)",
+    r"(?:use|used|using|choose|pick|prefer) (?:it|them|this|that)\b|convenient|"
+    r"(?:people|we|researchers|you) (?:use|prefer|choose|pick)\b)",
     re.I,
 )
 _HOW = re.compile(

@@ -23,7 +23,10 @@ from tests.doubles import ScriptedChatModel
         ("How does activation patching work?", 1, "how"),
         ("Why does superposition happen?", 1, "cause"),
         ("Why do induction heads matter?", 1, "why"),
+        ("Why do researchers use activation patching instead of probing?", 2, "why"),  # its value, not a cause
+        ("Why is pre-LN more convenient than post-LN for interpretability?", 1, "why"),
         ("What are the pitfalls of the logit lens?", 1, "limits"),
+        ("When does attribution patching break down?", 1, "limits"),
         ("What is the difference between the QK and the OV circuit?", 2, "compare"),
         ("How do RMSNorm and LayerNorm differ?", 2, "compare"),
         ("Is activation patching the same as causal tracing?", 2, "compare"),
@@ -339,6 +342,17 @@ def test_each_part_of_a_joined_how_and_why_question_is_explained():
     texts = [q.text for q in comp.quotes]
     assert "The unembedding was trained to read the final stream only." in texts  # the why
     assert sum(q.bullet for q in comp.quotes) == 3  # and the recipe
+
+
+def test_a_how_question_joined_to_a_when_does_it_break_down_gets_both():
+    """Each part in its own shape: the recipe for the how, the pitfalls for the breakdown (the
+    whole question read as one would be a limits question and lose the recipe)."""
+    question = "How do you run the logit lens, and when does it break down?"
+    comp = _composer(LENS).compose(question, ["lens"], ["lens"], pinned=True)
+    texts = [q.text for q in comp.quotes]
+    assert comp.shape == "limits"
+    assert sum(q.bullet for q in comp.quotes) == 3  # the how
+    assert "A token seen under the lens is not proof that the layer computed it." in texts  # the breakdown
 
 
 def test_the_two_sides_of_a_comparison_are_the_named_entries_retrieval_ranks_highest():
