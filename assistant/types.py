@@ -90,7 +90,9 @@ class CoverageSignals(_Value):
     missing_rare: tuple[str, ...] = Field((), description="Very rare words no top entry uses.")
     adapter_top: float = Field(0.0, description="The entry adapter's highest probability.")
     unnamed_lead: str = Field(
-        "", description="Subject of the first of joined questions ('what is X and why ...') when it names no entry."
+        "",
+        description="Subject of the first of joined questions ('what is X and why ...'), or X of a short "
+        "'what is X in Y', when it names no entry.",
     )
 
     @property

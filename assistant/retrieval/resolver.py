@@ -110,6 +110,26 @@ def lead_subject_clause(query: str) -> str:
     return works.group(1) if works else first
 
 
+# "what is a KV cache in transformer inference": the thing asked about, then where it is used.
+# A short question only: a long one describes ("what is the phenomenon in which a network ...").
+_IN_CONTEXT = re.compile(
+    rf"^\s*{WHAT}(?:'s|’s| is| are)\s+((?:an?\s+|the\s+)?[\w-]+(?:\s+[\w-]+){{0,2}}?)\s+(?:in|inside|within|during)"
+    r"(?:\s+[\w-]+){1,3}\s*\??\s*$",
+    re.I,
+)
+
+
+def in_context_head(query: str) -> str:
+    """What a short "what is X in Y" question asks about, or ''.
+
+    Example:
+        >>> in_context_head("What is a KV cache in transformer inference?")
+        'a KV cache'
+    """
+    context = _IN_CONTEXT.match(query)
+    return context.group(1) if context else ""
+
+
 @dataclass(frozen=True)
 class TermMatch:
     entry_id: str

@@ -6,7 +6,6 @@ so a paper linked by ten entries cannot crowd out the entries' own text.
 
 from __future__ import annotations
 
-import re
 import time
 from dataclasses import dataclass, field
 from typing import Literal
@@ -16,7 +15,7 @@ from assistant.indexing.store import LoadedIndex
 from assistant.retrieval.fusion import rrf
 from assistant.retrieval.lexicon import Lexicon
 from assistant.retrieval.passages import rank_passages
-from assistant.retrieval.resolver import TermMatch, TermResolver, lead_subject_clause, subject_of
+from assistant.retrieval.resolver import TermMatch, TermResolver, in_context_head, lead_subject_clause, subject_of
 from assistant.settings import RetrievalSettings
 from assistant.textnorm import normalize_query
 from assistant.types import Chunk, CoverageSignals, Hit, SourcePassage
@@ -24,13 +23,6 @@ from assistant.types import Chunk, CoverageSignals, Hit, SourcePassage
 Mode = Literal["hybrid", "dense", "bm25"]
 SOURCE_WEIGHT = 0.5
 PIN_BONUS = 1.0
-# "what is a KV cache in transformer inference": the thing asked about, then where it is used.
-# A short question only: a long one describes ("what is the phenomenon in which a network ...").
-_IN_CONTEXT = re.compile(
-    r"^\s*what(?:'s|’s| is| are)\s+((?:an?\s+|the\s+)?[\w-]+(?:\s+[\w-]+){0,2}?)\s+(?:in|inside|within|during)"
-    r"(?:\s+[\w-]+){1,3}\s*\??\s*$",
-    re.I,
-)
 SUBJECT_VOTE = 2.0  # the term a how/why/list question is framed around votes twice (see resolver)
 
 
@@ -203,8 +195,7 @@ class HybridRetriever:
         cache" of "what is a KV cache in transformer inference"), when it names no entry."""
         lead = lead_subject_clause(query)
         if lead == query.strip():
-            context = _IN_CONTEXT.match(query)
-            lead = context.group(1) if context else ""
+            lead = in_context_head(query)
         if not lead or self.resolver.resolve(lead):
             return ""
         return subject_of(lead)
