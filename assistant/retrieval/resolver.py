@@ -43,14 +43,18 @@ _TRAIL = re.compile(
 COMMON_ZIPF = 3.8  # an acronym spelled like a common word is only matched in capitals
 # "how does ROME rewrite a fact", "why is mean ablation preferred", "what are the phases of
 # grokking": the words right after such a frame are what the question is about.
+_PARTS = (
+    "phases|stages|steps|kinds|types|classes|families|parts|components|limitations|weaknesses|pitfalls|"
+    "failure modes|fixes"
+)
 _SUBJECT_FRAME = re.compile(
     r"^(?:so |and |but )?(?:how|why) (?:does|do|did|is|are|was|were|can|could|would|should|has|have)"
     r"(?: an?| the)?\s+"
-    rf"|^(?P<parts>{WHAT}(?:'s|’s| is| are| were)?(?: the)?(?: \w+)? (?:phases|stages|steps|kinds|types|classes|"
-    r"families|parts|components|limitations|weaknesses|pitfalls|failure modes|fixes) of(?: an?| the)?\s+)",
+    rf"|^(?P<parts>{WHAT}(?:'s|’s| is| are| were)?(?: the)?(?: \w+)? (?:{_PARTS}) of(?: an?| the)?\s+)",
     re.I,
 )
-_PART_OF = re.compile(r"(?:phase|stage|step|kind|type|class|family|part|component|limitation|fix)e?s? of ")
+# an entry whose name is itself "kinds of X" (matched on fold() keys, so "phase", "classe")
+_PART_OF = re.compile(rf"(?:{'|'.join(fold(p) for p in _PARTS.split('|'))}) of ")
 VERB_ZIPF = 4.0  # "ROME actually rewrites", not "attention rollout": the subject ends at a common word
 _PAREN = re.compile(r"^(.*?)\s*\(([^()]{1,40})\)\s*$")
 _SPLIT = re.compile(r"\s+(?:vs\.?|versus|and|or|compared to|compared with)\s+|\s*,\s*|\s*/\s*", re.I)
